@@ -1,0 +1,51 @@
+# mlops-workbench: every target creates or updates the local .venv from pyproject.toml on its own.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench docs lint clean venv browser check-clean nbtest pytest
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+# Debian's chromium for the browser tests (never a browser downloaded by a test tool).
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q chromium >/dev/null)
+
+demo: venv
+	$(BIN)/mlops-wb demo --dir .
+
+# The gates nbdev projects use, in order: clean and export leave no diff, notebook tests, pytest, ruff.
+test: venv browser
+	$(BIN)/nbdev-clean
+	@git diff --exit-code --stat -- nbs || (echo "nbdev-clean changed notebooks: commit them clean" && exit 1)
+	$(BIN)/nbdev-export
+	@git diff --exit-code --stat -- mlops_workbench || (echo "nbdev-export changed the library: export and commit" && exit 1)
+	@test -z "$$(git status --porcelain --untracked-files=all -- mlops_workbench)" || (git status --short -- mlops_workbench && echo "untracked generated files" && exit 1)
+	$(BIN)/nbdev-test --n-workers 2
+	$(BIN)/pytest -q
+	$(BIN)/ruff check mlops_workbench tests benchmarks
+
+bench: venv
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b $(BENCH_ARGS) || exit 1; done
+
+# nbdev-docs needs Quarto, which cannot be installed here: process the notebooks with nbdev and render them
+# with nbconvert; README.md comes from nbs/index.ipynb.
+docs: venv
+	$(BIN)/python tools/build_docs.py
+
+lint: venv
+	$(BIN)/ruff check mlops_workbench tests benchmarks
+	$(BIN)/nbdev-clean
+	@git diff --exit-code --stat -- nbs
+
+clean:
+	rm -rf $(VENV) _docs _proc build dist *.egg-info .pytest_cache .ruff_cache .hypothesis demo-project mlruns.db mlartifacts
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	find reports -mindepth 1 ! -name README.md ! -name .gitkeep -exec rm -rf {} +
