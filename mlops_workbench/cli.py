@@ -98,10 +98,11 @@ def init(directory: Path, data: Path, target: str, task: str | None, batch: Path
     else:
         click.echo(f"created {ini}; edit [objective] there, then run `mlops-wb run` in {directory}")
 
-# %% ../nbs/09_cli.ipynb #5fd1bb3b
+# %% ../nbs/09_cli.ipynb #bf4e3816
 def _parse_parameters(pairs: tuple[str, ...], params_file: Path | None) -> dict:
     "Merge `--params-file` (YAML or JSON mapping) and `-p NAME=VALUE` pairs; the pairs win."
     import yaml
+
     from mlops_workbench.core import BadInput
     params = {}
     if params_file is not None:
@@ -145,7 +146,7 @@ def run(pairs: tuple[str, ...], params_file: Path | None, stages: str | None, se
     _report_run(record, as_json)
     record.raise_for_status()
 
-# %% ../nbs/09_cli.ipynb #027a7a9e
+# %% ../nbs/09_cli.ipynb #fa4b65e0
 @cli.command()
 @click.argument("run_id", required=False)
 @click.option("--settings", "settings_path", type=click.Path(path_type=Path), help="The settings.ini (default: found upwards).")
@@ -153,6 +154,7 @@ def run(pairs: tuple[str, ...], params_file: Path | None, stages: str | None, se
 def runs(run_id: str | None, settings_path: Path | None, as_json: bool) -> None:
     "Run history, newest first; `runs ID` shows one run with its stages and lineage."
     from dataclasses import asdict
+
     from mlops_workbench.pipeline import list_runs, load_run
     settings = _load_project_settings(settings_path)
     if run_id and run_id != "show":

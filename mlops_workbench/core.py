@@ -383,12 +383,13 @@ def objective_card(
         rows.append(f"- resource limits: {'; '.join(limits)}")
     return "\n".join(rows)
 
-# %% ../nbs/00_core.ipynb #c130d6a6
+# %% ../nbs/00_core.ipynb #1340f829
 def code_version(
     root: str | os.PathLike | None = None,  # the project folder (default: the working folder)
 ) -> dict[str, str]:
     "The package version and the project's git commit (empty when it is not a git checkout)."
     import subprocess
+
     from mlops_workbench import __version__
     root = Path(root or Path.cwd())
     commit = ""

@@ -1,8 +1,12 @@
 """environment.yml (conda) and pyproject.toml must list the same dependencies with the same bounds."""
 
 import re
-import tomllib
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 import yaml
 

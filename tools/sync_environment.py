@@ -1,7 +1,11 @@
 """Write environment.yml from pyproject.toml, so conda users get the same dependencies (a test checks it)."""
 
-import tomllib
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 # Packages published on PyPI only, installed through conda's pip section.
