@@ -16,7 +16,8 @@ from . import __version__
 from .core import CheckFailed, WorkbenchError
 
 # %% auto #0
-__all__ = ['cli', 'echo_json', 'main', 'init', 'run', 'runs', 'demo']
+__all__ = ['cli', 'echo_json', 'main', 'init', 'run', 'runs', 'demo', 'contract', 'contract_infer', 'validate_command',
+           'drift_command']
 
 # %% ../nbs/09_cli.ipynb #ef366eea
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -205,3 +206,87 @@ def demo(directory: Path, kernel: str) -> None:
         click.echo(f"run {bad.run_id} on the planted batch was stopped as it should be: {bad.exit_reason}")
         click.echo(f"  reports in {bad.run_dir}")
     click.echo(f"all runs: `mlops-wb runs --settings {settings.source}`; reports under {settings.project.reports}")
+
+# %% ../nbs/09_cli.ipynb #bae26c1d
+@cli.group()
+def contract() -> None:
+    "Data contracts: infer one from reference data."
+
+def _project_settings():
+    "The project's settings (found from the working folder upwards; defaults when there is none)."
+    from mlops_workbench.core import load_settings
+    return load_settings()
+
+@contract.command("infer")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Where to write the contract YAML.")
+@click.option("--target", default=None, help="The target column (default: [data] target of settings.ini).")
+@click.option("--id-column", "id_columns", multiple=True, help="An identifier column (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+def contract_infer(data: str, out: str, target: str | None, id_columns: tuple[str, ...], as_json: bool) -> None:
+    "Infer a data contract from reference DATA (CSV or Parquet) and write it as YAML."
+    from mlops_workbench.contract import infer_contract, save_contract
+    settings = _project_settings()
+    inferred = infer_contract(data, target=target, id_columns=list(id_columns) or None, settings=settings)
+    path = save_contract(inferred, out)
+    summary = {"contract": str(path), "version": inferred.version, "columns": inferred.kinds, "roles": inferred.roles,
+               "checks": sum(len(c.checks) for c in inferred.columns.values()) + len(inferred.table),
+               "fingerprint": inferred.fingerprint}
+    if as_json:
+        echo_json(summary)
+    else:
+        click.echo(f"contract v{inferred.version} written to {path}: {len(inferred.columns)} columns, {summary['checks']} checks"
+                   + (f", target {inferred.target}" if inferred.target else ""))
+
+@cli.command("validate")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option("--contract", "contract_path", type=click.Path(dir_okay=False), default=None,
+              help="The contract YAML (default: [validation] contract of settings.ini).")
+@click.option("--report", type=click.Path(dir_okay=False), default=None,
+              help="Write the HTML report here (and the JSON report beside it, as .json).")
+@click.option("--fail-on", type=click.Choice(["error", "warn"]), default=None,
+              help="The lowest severity that fails (default: [validation] fail_on).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def validate_command(data: str, contract_path: str | None, report: str | None, fail_on: str | None, as_json: bool) -> None:
+    "Validate a batch DATA against the data contract; exit 1 when a check at --fail-on severity fails."
+    from mlops_workbench.contract import validate
+    from mlops_workbench.core import CheckFailed
+    settings = _project_settings()
+    fail_on = fail_on or settings.validation.fail_on
+    result = validate(data, contract_path or settings.validation.contract)
+    if report:
+        html_path = Path(report)
+        result.save(html_path.parent, settings if settings.source else None, fail_on, name=html_path.stem)
+    if as_json:
+        echo_json(result.to_dict(fail_on))
+    else:
+        click.echo(result.summary(fail_on))
+        if result.failures:
+            click.echo(result.table().to_string(index=False))
+    if not result.passed(fail_on):
+        raise CheckFailed(f"{data}: " + result.summary(fail_on))
+
+@cli.command("drift")
+@click.argument("reference", type=click.Path(dir_okay=False))
+@click.argument("current", type=click.Path(dir_okay=False))
+@click.option("--contract", "contract_path", type=click.Path(dir_okay=False), default=None,
+              help="A contract giving the columns' kinds and roles (REFERENCE may also be a contract YAML).")
+@click.option("--report", type=click.Path(dir_okay=False), default=None,
+              help="Write the HTML report here (and the JSON report beside it, as .json).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def drift_command(reference: str, current: str, contract_path: str | None, report: str | None, as_json: bool) -> None:
+    "Measure drift of CURRENT against REFERENCE (data, or a contract YAML); exit 1 on a drift verdict."
+    from mlops_workbench.core import CheckFailed
+    from mlops_workbench.drift import detect_drift
+    settings = _project_settings()
+    result = detect_drift(reference, current, contract=contract_path, settings=settings)
+    if report:
+        html_path = Path(report)
+        result.save(html_path.parent, settings if settings.source else None, name=html_path.stem)
+    if as_json:
+        echo_json(result.to_dict())
+    else:
+        click.echo(result.summary())
+        click.echo(result.table().to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    if result.drifted:
+        raise CheckFailed(f"{current}: " + result.summary())

@@ -69,7 +69,7 @@ def stage_notebooks(
             found[stage] = path
     return found
 
-# %% ../nbs/06_pipeline.ipynb #6e6549da
+# %% ../nbs/06_pipeline.ipynb #951b76c9
 def declared_parameters(
     notebook: str | os.PathLike,  # a notebook with a cell tagged `parameters`
 ) -> dict[str, dict[str, typing.Any]]:
@@ -77,7 +77,7 @@ def declared_parameters(
     info = papermill.inspect_notebook(str(notebook))
     return {name: {"type": p["inferred_type_name"], "default": p["default"], "help": p["help"]} for name, p in info.items()}
 
-# %% ../nbs/06_pipeline.ipynb #35e0d3fb
+# %% ../nbs/06_pipeline.ipynb #9b89c09f
 _BOOLS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
 
 def coerce_parameter(
@@ -112,7 +112,7 @@ def coerce_parameter(
     except (ValueError, KeyError, TypeError, json.JSONDecodeError):
         raise BadInput(f"parameter {name}={value!r}: expected {base}" + (f" (declared in {where})" if where else "")) from None
 
-# %% ../nbs/06_pipeline.ipynb #a95f826b
+# %% ../nbs/06_pipeline.ipynb #2ed3acc7
 def stage_parameters(
     notebooks: Mapping[str, Path],  # stage -> notebook
     given: Mapping[str, typing.Any],  # parameters from the user
@@ -131,7 +131,7 @@ def stage_parameters(
                     for name, value in given.items() if name in params}
             for stage, params in declared.items()}
 
-# %% ../nbs/06_pipeline.ipynb #cfc79ab6
+# %% ../nbs/06_pipeline.ipynb #a1708ec1
 @dataclass
 class StageRecord:
     "What happened to one stage of a run."
@@ -180,7 +180,7 @@ class RunRecord:
             cls = {1: CheckFailed, 2: BadInput}.get(self.exit_code, InfraError)
             raise cls(self.exit_reason)
 
-# %% ../nbs/06_pipeline.ipynb #97dadecc
+# %% ../nbs/06_pipeline.ipynb #bd6e03ca
 def new_run_id() -> str:
     "A sortable, unique run id: UTC time plus random hex, e.g. `20261127-130501-3fa2c1`."
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
@@ -211,7 +211,7 @@ def load_run(
         raise BadInput(f"{runs_dir(settings)}: {'no run' if not matches else f'{len(matches)} runs'} with id '{run_id}'")
     return matches[0]
 
-# %% ../nbs/06_pipeline.ipynb #d7a61b18
+# %% ../nbs/06_pipeline.ipynb #c524a74f
 @contextlib.contextmanager
 def run_lock(
     settings: Settings,  # the project's settings
@@ -237,7 +237,7 @@ def run_lock(
             handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)
 
-# %% ../nbs/06_pipeline.ipynb #a871094c
+# %% ../nbs/06_pipeline.ipynb #8bc4af90
 _EXIT_BY_ENAME = {"CheckFailed": 1, "BadInput": 2, "SettingsError": 2, "DataError": 2, "InfraError": 3}
 
 def notebook_html(
@@ -249,7 +249,7 @@ def notebook_html(
     body, _ = nbconvert.HTMLExporter(template_name="lab").from_filename(str(notebook))
     return write_atomic(dest, body)
 
-# %% ../nbs/06_pipeline.ipynb #69a5f56a
+# %% ../nbs/06_pipeline.ipynb #3f738bcc
 def execute_stage(
     notebook: Path,  # the stage notebook to run
     output: Path,  # where the executed notebook goes
@@ -263,7 +263,8 @@ def execute_stage(
     for attempt in range(retries + 1):
         try:
             papermill.execute_notebook(str(notebook), str(tmp), parameters=dict(parameters), kernel_name=kernel_name,
-                                       cwd=str(cwd), progress_bar=False, log_output=False)
+                                       cwd=str(cwd), progress_bar=False, log_output=False,
+                                       extra_arguments=["--IPKernelApp.log_level=ERROR"])
             return 0, "", None
         except papermill.PapermillExecutionError as e:
             message = f"{e.ename}: {str(e.evalue).strip().splitlines()[0] if str(e.evalue).strip() else ''}".rstrip(": ")
@@ -279,7 +280,7 @@ def execute_stage(
                 os.replace(tmp, output)
     return 3, "unreachable", None
 
-# %% ../nbs/06_pipeline.ipynb #692c8910
+# %% ../nbs/06_pipeline.ipynb #133f0d20
 def _start_parent_run(settings: Settings, run_id: str) -> str:
     "Create the MLflow parent run for a pipeline run; return its MLflow id."
     import mlflow
@@ -308,7 +309,7 @@ def _end_parent_run(settings: Settings, record: RunRecord) -> None:
         client.set_tag(record.mlflow_run_id, "mlops_wb.status", record.status)
     client.set_terminated(record.mlflow_run_id, "FINISHED" if record.status == "succeeded" else "FAILED")
 
-# %% ../nbs/06_pipeline.ipynb #5b7daa10
+# %% ../nbs/06_pipeline.ipynb #c5aadb05
 def _now() -> str:
     "The current UTC time, ISO formatted."
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
@@ -320,7 +321,7 @@ def _alert(settings: Settings, record: RunRecord) -> None:
             subprocess.run([*shlex.split(settings.alerts.command), str(Path(record.run_dir) / "run.json")],
                            cwd=settings.root, timeout=60, check=False)
 
-# %% ../nbs/06_pipeline.ipynb #69482327
+# %% ../nbs/06_pipeline.ipynb #1983b7a1
 def run_pipeline(
     settings: Settings,  # the project's settings
     stages: Sequence[str] | None = None,  # stages to run (default: every stage that has a notebook)
