@@ -23,3 +23,68 @@ def run_cli(*args: str, cwd: str | os.PathLike | None = None, env: dict | None =
 def cli():
     "The `run_cli` function, as a fixture."
     return run_cli
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def voila():
+    """Start Voila on a notebook, bound to 127.0.0.1; yields a function(notebook, cwd) -> URL. Stopped at teardown."""
+    import time
+    import urllib.error
+    import urllib.request
+    servers = []
+
+    def start(notebook: Path, cwd: Path) -> str:
+        port = _free_port()
+        log = open(Path(cwd) / f"voila-{port}.log", "w")
+        proc = subprocess.Popen([str(BIN / "voila"), str(notebook), "--no-browser", f"--port={port}",
+                                 "--Voila.ip=127.0.0.1", "--show_tracebacks=True"],
+                                cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"})
+        servers.append((proc, log))
+        url = f"http://127.0.0.1:{port}/"
+        for _ in range(120):
+            if proc.poll() is not None:
+                raise RuntimeError(f"voila exited: {(Path(cwd) / f'voila-{port}.log').read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(url, timeout=30)
+                return url
+            except urllib.error.HTTPError:
+                return url
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError("voila did not start in 60 s")
+
+    yield start
+    for proc, log in servers:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture
+def browser_page():
+    """A page in Debian's headless chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.errors = errors
+        yield page
+        browser.close()

@@ -1,0 +1,29 @@
+"""The demo end to end, as a newcomer runs it: every stage with real kernels, a real SQLite MLflow store."""
+
+import json
+from pathlib import Path
+
+import mlflow
+
+from mlops_workbench.core import load_settings
+from mlops_workbench.pipeline import STAGES
+
+
+def test_demo_runs_the_pipeline_and_stops_the_planted_batch(tmp_path, cli):
+    result = cli("demo", "--dir", tmp_path / "demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    settings = load_settings(tmp_path / "demo" / "settings.ini")
+    runs = sorted((settings.project.reports / "runs").glob("*/run.json"))
+    assert len(runs) == 2
+    clean, planted = (json.loads(p.read_text()) for p in runs)
+    assert clean["status"] == "succeeded"
+    assert [s["name"] for s in clean["stages"]] == list(STAGES)
+    assert f"reports in {clean['run_dir']}" in result.stdout
+    for stage in clean["stages"]:
+        assert (Path(clean["run_dir"]) / stage["html"]).exists()
+    assert planted["status"] == "failed" and planted["exit_code"] == 1
+    assert planted["stages"][0]["name"] == "validate"
+    assert "was stopped as it should be" in result.stdout
+    client = mlflow.MlflowClient(settings.tracking.uri)
+    champion = client.get_model_version_by_alias(settings.registered_model, "champion")
+    assert champion.tags.get("mlops_wb.run_id") == clean["run_id"]
