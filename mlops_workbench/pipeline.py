@@ -280,18 +280,13 @@ def execute_stage(
                 os.replace(tmp, output)
     return 3, "unreachable", None
 
-# %% ../nbs/06_pipeline.ipynb #133f0d20
+# %% ../nbs/06_pipeline.ipynb #b97a9e13
 def _start_parent_run(settings: Settings, run_id: str) -> str:
-    "Create the MLflow parent run for a pipeline run; return its MLflow id."
-    import mlflow
+    "Create the MLflow parent run for a pipeline run (in the project's experiment); return its MLflow id."
+    from mlops_workbench.train import Tracker
+    tracker = Tracker.from_settings(settings)
     try:
-        mlflow.set_tracking_uri(settings.tracking.uri)
-        client = mlflow.MlflowClient()
-        experiment = client.get_experiment_by_name(settings.experiment)
-        experiment_id = experiment.experiment_id if experiment else client.create_experiment(settings.experiment)
-        run = client.create_run(experiment_id, run_name=f"pipeline {run_id}",
-                                tags={"mlops_wb.run_id": run_id, "mlops_wb.kind": "pipeline"})
-        return run.info.run_id
+        return tracker.start(f"pipeline {run_id}", tags={"mlops_wb.run_id": run_id, "mlops_wb.kind": "pipeline"})
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise InfraError(f"tracking store {settings.tracking.uri} unreachable: {first}") from None
