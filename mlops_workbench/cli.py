@@ -17,7 +17,7 @@ from .core import CheckFailed, WorkbenchError
 
 # %% auto #0
 __all__ = ['cli', 'echo_json', 'main', 'init', 'run', 'runs', 'demo', 'contract', 'contract_infer', 'validate_command',
-           'drift_command']
+           'drift_command', 'profile_command']
 
 # %% ../nbs/09_cli.ipynb #ef366eea
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -290,3 +290,39 @@ def drift_command(reference: str, current: str, contract_path: str | None, repor
         click.echo(result.table().to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     if result.drifted:
         raise CheckFailed(f"{current}: " + result.summary())
+
+# %% ../nbs/09_cli.ipynb #279fced6
+@cli.command("profile")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="The HTML report's path; the JSON goes beside it (default: <reports>/explore/profile_<DATA name>.html).")
+@click.option("--mode", type=click.Choice(["auto", "full", "minimal"]), default="auto", show_default=True,
+              help="auto: chosen by the [profile] budget; full or minimal: forced.")
+@click.option("--sample", type=click.IntRange(min=1), default=None, help="Profile a random sample of N rows.")
+@click.option("--target", default=None, help="The target column (default: [data] target of settings.ini, when present).")
+@click.option("--json", "as_json", is_flag=True, help="Print the quick summary (and the report's plan) as JSON.")
+def profile_command(data: str, out: str | None, mode: str, sample: int | None, target: str | None, as_json: bool) -> None:
+    "Summarise DATA (CSV or Parquet) and write its full profile report within the budget."
+    from mlops_workbench.core import load_settings
+    from mlops_workbench.data import load_data
+    from mlops_workbench.profile import profile_report, quick_summary
+    settings = load_settings()
+    frame = load_data(data, target=target)
+    if target is None and settings.data.target in map(str, frame.columns):
+        target = settings.data.target
+    summary = quick_summary(frame, target=target, seed=settings.models.seed)
+    out_path = Path(out) if out else settings.project.reports / "explore" / f"profile_{Path(data).stem}.html"
+    result = profile_report(frame, out_path, settings, target=target, mode=mode, sample=sample,
+                            seed=settings.models.seed, summary=summary)
+    if as_json:
+        echo_json({**summary.to_dict(), "report": result.to_dict()})
+        return
+    overview = summary.overview()[["kind", "missing", "distinct", "target strength", "flags"]]
+    click.echo(f"{data}: {summary.rows:,} rows x {len(summary.columns)} columns, {summary.duplicate_rows:,} duplicate rows"
+               + (f", target {target} ({summary.task})" if target else ""))
+    click.echo(overview.to_string(float_format=lambda v: f"{v:.3g}"))
+    for flag in summary.flags:
+        if flag["column"] is None:
+            click.echo(f"table: {flag['flag']}: {flag['detail']}")
+    click.echo(result.plan.statement())
+    click.echo(f"report: {result.html_path} and {result.json_path.name}")

@@ -173,7 +173,7 @@ def demo_frame() -> pd.DataFrame:
     path = resources.files("palmerpenguins") / "data" / "penguins.csv"
     return load_data(pd.read_csv(io.StringIO(path.read_text(encoding="utf-8"))))
 
-# %% ../nbs/01_data.ipynb #0a14d95d
+# %% ../nbs/01_data.ipynb #01f5057e
 DEMO_PLANTS: dict[str, dict[str, list[str]]] = {
     "drift": {"body_mass_g": ["distribution"], "island": ["distribution"]},
     "violations": {"bill_length_mm": ["range"], "island": ["categories", "missing"]},
@@ -187,9 +187,9 @@ def demo_batch(
     "A new batch resampled from the demo data, with the defects in `DEMO_PLANTS` planted unless `planted=False`."
     rng = np.random.default_rng(seed)
     ref = demo_frame()
+    if not planted:  # without replacement: a clean batch has no more duplicate rows than the reference
+        return ref.sample(n=min(rows, len(ref)), replace=False, random_state=seed).reset_index(drop=True)
     batch = ref.sample(n=rows, replace=True, random_state=seed).reset_index(drop=True)
-    if not planted:
-        return batch
     mass = ref["body_mass_g"].dropna()
     heavy = mass[mass >= mass.median()].to_numpy()
     batch["body_mass_g"] = np.where(batch["body_mass_g"].isna(), np.nan, rng.choice(heavy, size=rows))

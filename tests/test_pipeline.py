@@ -45,7 +45,7 @@ def record(project: Path) -> dict:
 
 
 def test_a_successful_run_leaves_notebooks_html_record_and_an_mlflow_parent_run(project, cli):
-    result = cli("run", "-p", "rows=7", "-p", "ratio=0.25", cwd=project)
+    result = cli("run", "--stages", "explore,validate,train", "-p", "rows=7", "-p", "ratio=0.25", cwd=project)
     assert result.returncode == 0, result.stderr
     rec = record(project)
     assert rec["status"] == "succeeded" and rec["exit_code"] == 0
@@ -72,7 +72,7 @@ def test_a_successful_run_leaves_notebooks_html_record_and_an_mlflow_parent_run(
 
 
 def test_a_failed_check_stops_the_run_with_exit_1(project, cli):
-    result = cli("run", "-p", "strict=true", cwd=project)
+    result = cli("run", "--stages", "explore,validate,train", "-p", "strict=true", cwd=project)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == "mlops-wb: error: stage validate, cell 3: 2 error-level violations in batch.csv"
     rec = record(project)
@@ -93,13 +93,14 @@ def test_a_dead_kernel_is_retried_then_exit_3(project, cli):
 @pytest.mark.parametrize("args, message", [
     (["-p", "rows=many"], "parameter rows='many': expected int (declared in explore.ipynb)"),
     (["-p", "rowz=3"], "parameter rowz is not declared by stage(s) explore, validate, train"),
+    (["--stages", "explore,validate,train", "-p", "rows=1.5"], "parameter rows='1.5': expected int"),
     (["-p", "os.system('x')=1"], "is not an identifier"),
     (["-p", "run_dir=/tmp"], "parameter run_dir is set by the runner"),
     (["-p", "rows"], "-p rows: expected NAME=VALUE"),
     (["--stages", "deploy"], "unknown stage 'deploy'"),
 ])
 def test_bad_parameters_are_refused_before_anything_runs(project, cli, args, message):
-    result = cli("run", *args, cwd=project)
+    result = cli("run", *(args if "--stages" in args else ["--stages", "explore,validate,train", *args]), cwd=project)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
     assert not list((project / "reports").glob("runs/*/run.json"))
@@ -116,7 +117,7 @@ def test_params_file_is_typed_like_the_command_line(project, cli):
 def test_a_second_run_is_refused_by_the_lock(project, cli):
     settings = load_settings(project / "settings.ini")
     with run_lock(settings):
-        result = cli("run", cwd=project)
+        result = cli("run", "--stages", "explore", cwd=project)
     assert result.returncode == 1
     assert "another run holds the lock (pid" in result.stderr
     assert cli("run", "--stages", "explore", cwd=project).returncode == 0
