@@ -249,7 +249,7 @@ def notebook_html(
     body, _ = nbconvert.HTMLExporter(template_name="lab").from_filename(str(notebook))
     return write_atomic(dest, body)
 
-# %% ../nbs/06_pipeline.ipynb #3f738bcc
+# %% ../nbs/06_pipeline.ipynb #48d852cf
 def execute_stage(
     notebook: Path,  # the stage notebook to run
     output: Path,  # where the executed notebook goes
@@ -259,7 +259,7 @@ def execute_stage(
     retries: int = 1,  # further attempts when the kernel dies
 ) -> tuple[int, str, int | None]:
     "Run one stage with papermill; return (exit code, one-line error, failing cell's execution count)."
-    tmp = output.with_name(f".{output.name}.tmp")
+    tmp = output.with_name(f".{output.stem}.tmp{output.suffix}")
     for attempt in range(retries + 1):
         try:
             papermill.execute_notebook(str(notebook), str(tmp), parameters=dict(parameters), kernel_name=kernel_name,
