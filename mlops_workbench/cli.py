@@ -147,18 +147,23 @@ def run(pairs: tuple[str, ...], params_file: Path | None, stages: str | None, se
     _report_run(record, as_json)
     record.raise_for_status()
 
-# %% ../nbs/09_cli.ipynb #fa4b65e0
+# %% ../nbs/09_cli.ipynb #49af4b7c
 @cli.command()
-@click.argument("run_id", required=False)
+@click.argument("words", nargs=-1, metavar="[show] [ID]")
 @click.option("--settings", "settings_path", type=click.Path(path_type=Path), help="The settings.ini (default: found upwards).")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def runs(run_id: str | None, settings_path: Path | None, as_json: bool) -> None:
-    "Run history, newest first; `runs ID` shows one run with its stages and lineage."
+def runs(words: tuple[str, ...], settings_path: Path | None, as_json: bool) -> None:
+    "Run history, newest first; `runs show ID` (or `runs ID`) shows one run with its stages and lineage."
     from dataclasses import asdict
 
+    from mlops_workbench.core import BadInput
     from mlops_workbench.pipeline import list_runs, load_run
+    words = words[1:] if words[:1] == ("show",) else words
+    if len(words) > 1:
+        raise BadInput(f"runs: expected at most one run id, got {' '.join(words)}")
+    run_id = words[0] if words else None
     settings = _load_project_settings(settings_path)
-    if run_id and run_id != "show":
+    if run_id:
         record = load_run(settings, run_id)
         if as_json:
             echo_json(asdict(record))

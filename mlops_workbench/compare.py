@@ -87,7 +87,7 @@ def importances(
     table = pd.DataFrame({"feature": X.columns, "importance": r.importances_mean, "std": r.importances_std})
     return table.sort_values("importance", ascending=False, ignore_index=True)
 
-# %% ../nbs/04a_compare.ipynb #2050bd42
+# %% ../nbs/04a_compare.ipynb #d12b3e71
 def candidate_data(
     board: Leaderboard,  # the comparison
     frame: pd.DataFrame,  # its training split, target included
@@ -106,7 +106,7 @@ def candidate_data(
     data["importance"] = importances(model, X.iloc[val_idx], y.iloc[val_idx], board.primary, n_repeats, seed)
     return data
 
-# %% ../nbs/04a_compare.ipynb #48bbbdea
+# %% ../nbs/04a_compare.ipynb #6f0f1b8c
 def _draw(ax, kind: str, data: dict[str, Any], name: str) -> None:
     "Draw one kind of plot of one model on `ax`."
     if kind == "roc":
@@ -142,8 +142,11 @@ def _draw(ax, kind: str, data: dict[str, Any], name: str) -> None:
     if kind in ("roc", "pr") and ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize="small")
 
-def plot_kinds(task: str, with_importance: bool = True) -> list[str]:
-    "The plots shown for a task."
+def plot_kinds(
+    task: str,  # classification or regression
+    with_importance: bool = True,  # include the permutation-importance plot
+) -> list[str]:
+    "The plots shown for a task, in drawing order."
     kinds = ["roc", "pr", "confusion"] if task == "classification" else ["actual", "residuals"]
     return kinds + (["importance"] if with_importance else [])
 
@@ -182,7 +185,7 @@ def figure_png(fig: Figure, dpi: int = 80) -> bytes:
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
 
-# %% ../nbs/04a_compare.ipynb #ea20c1ab
+# %% ../nbs/04a_compare.ipynb #697f21a9
 def sort_leaderboard(
     table: pd.DataFrame,  # a leaderboard table
     metric: str,  # a metric (its `_mean` column is used) or a column name
@@ -194,7 +197,7 @@ def sort_leaderboard(
         raise BadInput(f"cannot sort by '{metric}' (columns: {', '.join(table.columns)})")
     return table.sort_values(column, ascending=not descending, na_position="last", kind="stable").reset_index(drop=True)
 
-# %% ../nbs/04a_compare.ipynb #76c59f28
+# %% ../nbs/04a_compare.ipynb #ae7b3bf8
 class ModelComparison:
     "A widget: sortable leaderboard, metric picker, up to three models side by side."
 

@@ -190,7 +190,7 @@ def reference_distribution(
         return {"n": int(counts.sum()), "counts": {str(k): int(v) for k, v in counts.items()}}
     return None
 
-# %% ../nbs/03_contract.ipynb #096333b9
+# %% ../nbs/03_contract.ipynb #d9dd6177
 def _infer_column(
     col: pd.Series,  # the reference column
     role: str,  # its role, before auto-detection of identifiers
@@ -223,7 +223,7 @@ def _infer_column(
     return ColumnContract(name=str(col.name), kind=kind, dtype=str(col.dtype), role=role, required=role != "target",
                           checks=checks, distribution=distribution)
 
-# %% ../nbs/03_contract.ipynb #fc2eeff6
+# %% ../nbs/03_contract.ipynb #0c86bb57
 def infer_contract(
     frame: pd.DataFrame | str | os.PathLike,  # the reference data (or its CSV/Parquet path)
     target: str | None = None,  # the target column (default: settings.data.target)
@@ -257,7 +257,7 @@ def infer_contract(
     reference = {"fingerprint": fingerprint(frame), "rows": len(frame), "created": dt.date.today().isoformat()}
     return Contract(columns=columns, table=table, version=1, reference=reference)
 
-# %% ../nbs/03_contract.ipynb #21673ddd
+# %% ../nbs/03_contract.ipynb #65cb10a4
 def _is_number(x: Any) -> bool:
     "A real number (not a boolean)."
     return isinstance(x, (int, float)) and not isinstance(x, bool)
@@ -295,7 +295,7 @@ def _check_value(kind_of_value: str, value: Any, column_kind: str | None) -> str
         return None if isinstance(value, bool) else "expected true or false"
     return None
 
-# %% ../nbs/03_contract.ipynb #98107e60
+# %% ../nbs/03_contract.ipynb #c6aff734
 def _check_check(
     name: str,  # the check's name
     spec: dict[str, dict[str, str]],  # the known checks (COLUMN_CHECKS or TABLE_CHECKS)
@@ -320,7 +320,7 @@ def _check_check(
     if missing:
         raise BadInput(f"{where(path)}: check '{name}' lacks {', '.join(missing)}")
 
-# %% ../nbs/03_contract.ipynb #29404e2e
+# %% ../nbs/03_contract.ipynb #3b531a3e
 _COLUMN_FIELDS = {"kind": str, "dtype": str, "role": str, "description": str, "required": bool, "checks": dict}
 
 def _build_contract(
@@ -376,7 +376,7 @@ def check_contract(
     _build_contract(contract_document(contract), lambda path: "contract " + ".".join(map(str, path)))
     return contract
 
-# %% ../nbs/03_contract.ipynb #1845419f
+# %% ../nbs/03_contract.ipynb #526a870e
 _HEADER = """\
 # Data contract (mlops-workbench). Review it, edit it, keep it under version control.
 # Each check has a severity: error stops a run, warn is reported; `enabled: false` switches it off.
@@ -433,7 +433,7 @@ def save_contract(
         contract.version += 1
     return write_atomic(path, contract_yaml(contract))
 
-# %% ../nbs/03_contract.ipynb #1bc4583d
+# %% ../nbs/03_contract.ipynb #bedad4a6
 def _parse_with_lines(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
     "Parse YAML text into plain data and a map from each key path to its line number (1-based)."
     try:
@@ -475,7 +475,7 @@ def _line_finder(lines: dict[tuple, int], source: str) -> Any:
         return f"{source} line {lines.get(path, 1)}"
     return where
 
-# %% ../nbs/03_contract.ipynb #fdc528a5
+# %% ../nbs/03_contract.ipynb #d7609c45
 def parse_contract(
     text: str,  # the YAML text
     source: str = "contract",  # a name for messages (the file path)
@@ -497,7 +497,7 @@ def load_contract(
         raise BadInput(f"{path}: cannot read the contract ({e})") from None
     return parse_contract(text, str(path))
 
-# %% ../nbs/03_contract.ipynb #749ac0b0
+# %% ../nbs/03_contract.ipynb #5767e551
 @dataclass
 class Failure:
     "One failed check."
@@ -515,7 +515,7 @@ def _examples(col: pd.Series, mask: np.ndarray, n: int) -> list[dict[str, Any]]:
     values = col.iloc[rows]
     return [{"row": _plain(i), "value": None if pd.isna(v) else _plain(v)} for i, v in zip(values.index, values)]
 
-# %% ../nbs/03_contract.ipynb #76119b90
+# %% ../nbs/03_contract.ipynb #c7bd533e
 _BOOL_WORDS = {True: True, False: False, "true": True, "false": False, "True": True, "False": False,
                "TRUE": True, "FALSE": False, "yes": True, "no": False}
 
@@ -542,7 +542,7 @@ def _coerce(col: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray | None]:
         return col.astype(str).where(col.notna()), col.notna().to_numpy()
     return values, (values.isna() & col.notna()).to_numpy()
 
-# %% ../nbs/03_contract.ipynb #b7eb92b5
+# %% ../nbs/03_contract.ipynb #1296c9f1
 def _column_failures(
     col: pd.Series,  # the batch column
     spec: ColumnContract,  # its contract
@@ -601,7 +601,7 @@ def _column_failures(
             fail("pattern", ~matched.fillna(True).to_numpy(dtype=bool) & present, f"matches {regex}")
     return out
 
-# %% ../nbs/03_contract.ipynb #f356edd2
+# %% ../nbs/03_contract.ipynb #f44064aa
 def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
     "One 64-bit hash per row (index ignored), for finding duplicate rows."
     return pd.util.hash_pandas_object(frame, index=False, categorize=True).to_numpy()
@@ -642,7 +642,7 @@ def _table_failures(
                                f"at most {checks['duplicate_rows']['max_share']:.1%} repeated rows", [{"row": _plain(r)} for r in rows]))
     return out
 
-# %% ../nbs/03_contract.ipynb #bca92c0d
+# %% ../nbs/03_contract.ipynb #a2c156b4
 def _markdown_html(text: str) -> str:
     "Markdown (the objective card) as HTML."
     import mistune
@@ -670,7 +670,7 @@ def png_data_uri(
     figure.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
-# %% ../nbs/03_contract.ipynb #31c3023e
+# %% ../nbs/03_contract.ipynb #517cf764
 @dataclass
 class ValidationResult:
     "Every failure found in a batch, with what is needed to report it."
@@ -735,7 +735,7 @@ class ValidationResult:
         return {"json": write_atomic(folder / f"{name}.json", self.to_json(fail_on)),
                 "html": write_atomic(folder / f"{name}.html", self.to_html(settings, fail_on))}
 
-# %% ../nbs/03_contract.ipynb #46d899af
+# %% ../nbs/03_contract.ipynb #1a2915c9
 def validate(
     batch: pd.DataFrame | str | os.PathLike,  # the batch (or its CSV/Parquet path)
     contract: Contract | str | os.PathLike,  # the contract (or its YAML path)
@@ -754,7 +754,7 @@ def validate(
             checks_run += sum(p.get("enabled", True) for p in spec.checks.values())
     return ValidationResult(failures, len(batch), list(batch.columns), contract.version, checks_run)
 
-# %% ../nbs/03_contract.ipynb #a2c8733a
+# %% ../nbs/03_contract.ipynb #793fcae6
 def to_pandera(
     contract: Contract,  # the contract
     metadata: bool = True,  # keep what pandera cannot express in `metadata`; False gives a plain pandera schema
@@ -787,7 +787,7 @@ def to_pandera(
         metadata={"mlops_wb": {"version": contract.version, "reference": dict(contract.reference),
                                "table": copy.deepcopy(contract.table)}} if metadata else None)
 
-# %% ../nbs/03_contract.ipynb #5148f309
+# %% ../nbs/03_contract.ipynb #b770e797
 def _kind_of_dtype(dtype: str) -> str:
     "The contract kind of a pandas dtype name."
     if dtype.startswith("bool"):

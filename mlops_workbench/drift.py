@@ -239,7 +239,7 @@ def reference_profiles(
             out[str(name)] = (kind, dist)
     return out
 
-# %% ../nbs/03a_drift.ipynb #bf21d6db
+# %% ../nbs/03a_drift.ipynb #75225c2d
 def detect_drift(
     reference: Contract | pd.DataFrame | str | os.PathLike,  # a contract (or its YAML), or reference data (frame or path)
     current: pd.DataFrame | str | os.PathLike,  # the batch (frame or path)

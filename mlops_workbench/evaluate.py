@@ -119,7 +119,7 @@ def holdout_metrics(
         out.append({"metric": m, "value": value, "ci_low": float(low), "ci_high": float(high), "n_boot": len(boots)})
     return pd.DataFrame(out)
 
-# %% ../nbs/05_evaluate.ipynb #dc0f0526
+# %% ../nbs/05_evaluate.ipynb #28f8ddb7
 def calibration(
     model: BaseEstimator,  # a fitted classifier with predict_proba
     X: pd.DataFrame,  # holdout features
@@ -144,7 +144,7 @@ def calibration(
         ece.append(float(np.sum(counts / len(y) * np.abs(observed - predicted))))
     return pd.DataFrame(rows), {"brier": float(np.mean(brier)), "ece": float(np.mean(ece))}
 
-# %% ../nbs/05_evaluate.ipynb #7c2a01b2
+# %% ../nbs/05_evaluate.ipynb #f35d82d9
 def resource_usage(
     model: BaseEstimator,  # the fitted model
     X: pd.DataFrame,  # rows to predict one at a time
@@ -162,7 +162,7 @@ def resource_usage(
     return {"fit_seconds": float(fit_seconds), "latency_p95_ms": float(np.percentile(times, 95)),
             "model_mb": len(dump_model(model)) / 1e6}
 
-# %% ../nbs/05_evaluate.ipynb #dbc5af49
+# %% ../nbs/05_evaluate.ipynb #ba9aa0d1
 @dataclass
 class Gate:
     "One promotion criterion and its outcome."
@@ -210,17 +210,20 @@ def failures(gates: list[Gate]) -> list[str]:
     "One line per failed gate."
     return [f"gate {g.name} failed: {g.detail}" for g in gates if not g.passed]
 
-# %% ../nbs/05_evaluate.ipynb #fc368a04
+# %% ../nbs/05_evaluate.ipynb #533ab33f
 def baseline_score(
     train: pd.DataFrame,  # the training split
     holdout: pd.DataFrame,  # the holdout
     target: str,  # the target column
     task: str,  # classification or regression
     metric: str,  # the primary metric
-    **pipeline_kw,  # roles, kinds, id_columns, as for the model
+    roles: dict[str, str] | None = None,  # column roles, as for the model (e.g. from the contract)
+    kinds: dict[str, str] | None = None,  # column kinds, as for the model
+    id_columns: list[str] | tuple[str, ...] = (),  # identifier columns when `roles` is None
 ) -> float:
-    "The Dummy baseline's score on the holdout."
-    model, _ = fit_final(make_pipeline(parse_candidate("dummy", task), train, target, **pipeline_kw), train, target)
+    "The Dummy baseline's score on the holdout, with the model's preprocessing."
+    pipeline = make_pipeline(parse_candidate("dummy", task), train, target, roles, kinds, id_columns)
+    model, _ = fit_final(pipeline, train, target)
     return float(get_scorer(metric)(model, holdout.drop(columns=[target]), holdout[target]))
 
 def _alias_version(client: Any, name: str, alias: str) -> Any:
@@ -254,7 +257,7 @@ def champion_score(
     except Exception as e:  # any failure to score the champion fails its gate, with the reason
         return str(version.version), None, str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
-# %% ../nbs/05_evaluate.ipynb #64fda41c
+# %% ../nbs/05_evaluate.ipynb #369aaed5
 def _calibration_figure(table: pd.DataFrame):
     "Reliability diagram per class."
     from matplotlib.figure import Figure
@@ -295,7 +298,7 @@ def save_plots(
         paths.append(path)
     return paths
 
-# %% ../nbs/05_evaluate.ipynb #13dde374
+# %% ../nbs/05_evaluate.ipynb #bd69670e
 def _md_table(frame: pd.DataFrame, digits: int = 4) -> str:
     "A DataFrame as a markdown table."
     def cell(v):
@@ -368,7 +371,7 @@ def card_html(
     style = "body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}"
     return f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{style}</style></head><body>\n{body}</body></html>\n"
 
-# %% ../nbs/05_evaluate.ipynb #c15f2de4
+# %% ../nbs/05_evaluate.ipynb #0c94976c
 def log_model(
     tracker: Tracker,  # the project's tracker
     run_id: str,  # the run to log the model in
@@ -402,7 +405,7 @@ def log_model(
                                             signature=infer_signature(example, model.predict(example)), input_example=example,
                                             pip_requirements=requirements, extra_files=[str(f) for f in extra_files])
 
-# %% ../nbs/05_evaluate.ipynb #3dafe34c
+# %% ../nbs/05_evaluate.ipynb #4572d581
 def promote(
     tracker: Tracker,  # the project's tracker
     name: str,  # registered model name
@@ -451,7 +454,7 @@ def promote(
         raise InfraError(f"promotion of '{name}' failed while moving alias '{alias}' ({e}); aliases restored, version {version} removed") from None
     return {"version": version, "aliases": [a for a, _ in moves if a != "previous"]}
 
-# %% ../nbs/05_evaluate.ipynb #d635dc2b
+# %% ../nbs/05_evaluate.ipynb #f25e4cb4
 @dataclass
 class Evaluation:
     "Everything the evaluation found and did."
@@ -480,7 +483,7 @@ class Evaluation:
                 "champion": {"version": self.champion[0], "score": self.champion[1]}, "resources": self.resources,
                 "failures": failures(self.gates), "card": str(self.card) if self.card else ""}
 
-# %% ../nbs/05_evaluate.ipynb #f4df9f60
+# %% ../nbs/05_evaluate.ipynb #89281a95
 def _limits(summary: dict[str, Any], settings: Settings, holdout_rows: int) -> list[str]:
     "Known limits of the model, for the card."
     out = [f"evaluated on a holdout of {holdout_rows} rows; intervals are bootstrap percentiles over those rows",
@@ -515,8 +518,8 @@ def evaluate(
     scores = holdout_metrics(model, X, y, metrics, o.task, n_boot, m.seed)
     score = float(scores.iloc[0]["value"])
     cal, cal_summary = (calibration(model, X, y) if o.task == "classification" and hasattr(model, "predict_proba") else (None, {}))
-    pipeline_kw = {"roles": summary.get("roles"), "kinds": summary.get("kinds"), "id_columns": settings.data.id_columns}
-    base = baseline_score(train, holdout, target, o.task, o.primary_metric, **pipeline_kw)
+    base = baseline_score(train, holdout, target, o.task, o.primary_metric, summary.get("roles"), summary.get("kinds"),
+                          settings.data.id_columns)
     champ_version, champ, champ_error = champion_score(tracker, settings.registered_model, X, y, o.primary_metric, trusted)
     resources = resource_usage(model, X, summary.get("fit_seconds", 0.0), latency_repeats)
     gates = check_gates(o, score, base, champ, resources, champ_error)

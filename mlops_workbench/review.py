@@ -54,7 +54,7 @@ def review_rows(
                   "settings": format_settings(p)} for k, p in c.checks.items()]
     return pd.DataFrame(rows, columns=["column", "check", "enabled", "severity", "settings"])
 
-# %% ../nbs/03b_review.ipynb #c4ffa9e7
+# %% ../nbs/03b_review.ipynb #34342904
 def _scalar(text: str) -> Any:
     "A number, boolean or null written as text; other text stays text."
     try:
@@ -86,7 +86,7 @@ def parse_settings(
             out[key] = _scalar(raw) if raw else None
     return out
 
-# %% ../nbs/03b_review.ipynb #7ab8a3c1
+# %% ../nbs/03b_review.ipynb #c6d182b5
 def apply_review(
     contract: Contract,  # the contract under review (left unchanged)
     rows: pd.DataFrame | list[dict[str, Any]],  # the review table, edited
@@ -115,7 +115,7 @@ def apply_review(
         edited.columns[name].role = role
     return check_contract(edited)
 
-# %% ../nbs/03b_review.ipynb #19d284af
+# %% ../nbs/03b_review.ipynb #35b85ad3
 class ContractReview:
     "An ipywidgets editor for a contract: toggle, edit, preview on a sample, save with a bumped version."
 

@@ -162,8 +162,10 @@ def test_cli_infer_validate_planted_batch(cli, tmp_path):
 
 def test_cli_fail_on_warn(cli, tmp_path):
     _project(tmp_path)
-    demo_batch(planted=False).to_csv(tmp_path / "clean.csv", index=False)
+    clean = demo_batch(planted=False)
+    pd.concat([clean, clean.iloc[:10]]).to_csv(tmp_path / "repeats.csv", index=False)  # 10 repeated rows: a warning only
     assert cli("contract", "infer", "ref.csv", "--out", "c.yaml", "--target", "species", cwd=tmp_path).returncode == 0
-    assert cli("validate", "clean.csv", "--contract", "c.yaml", cwd=tmp_path).returncode == 0
-    r = cli("validate", "clean.csv", "--contract", "c.yaml", "--fail-on", "warn", cwd=tmp_path)
-    assert r.returncode == 1 and "1 warning(s)" in r.stderr
+    r = cli("validate", "repeats.csv", "--contract", "c.yaml", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout.startswith("validation passed: 0 error(s), 1 warning(s)"), r.stderr
+    r = cli("validate", "repeats.csv", "--contract", "c.yaml", "--fail-on", "warn", cwd=tmp_path)
+    assert r.returncode == 1 and "validation FAILED: 0 error(s), 1 warning(s)" in r.stderr, r.stderr

@@ -67,7 +67,7 @@ def test_a_successful_run_leaves_notebooks_html_record_and_an_mlflow_parent_run(
     assert "run.json" in artifacts and "notebooks" in artifacts
     listed = cli("runs", cwd=project)
     assert listed.returncode == 0 and rec["run_id"] in listed.stdout
-    shown = cli("runs", rec["run_id"][:15], "--json", cwd=project)
+    shown = cli("runs", "show", rec["run_id"][:15], "--json", cwd=project)
     assert json.loads(shown.stdout)["run_id"] == rec["run_id"]
 
 

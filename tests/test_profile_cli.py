@@ -5,10 +5,14 @@ from importlib import resources
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import papermill
 import pytest
+from mlflow import MlflowClient
 
+from mlops_workbench.core import load_settings
 from mlops_workbench.data import demo_frame
+from mlops_workbench.train import Tracker
 
 BUDGET = "[profile]\nfull_cells = 1500\nminimal_cells = 2000\nsample_rows = 150\n"
 
@@ -108,6 +112,34 @@ def test_the_explore_stage_runs_headless_and_writes_its_reports(project):
     assert summary["rows"] == 344 and set(summary["variables"]) == set(demo_frame().columns)
 
 
+def test_the_explore_stage_logs_a_nested_mlflow_run_under_the_pipeline_run(project):
+    odd = demo_frame().assign(site="north")
+    odd = pd.concat([odd, odd.iloc[[0]]], ignore_index=True)  # a constant column and a duplicate row: 2 warnings
+    odd.to_csv(project / "data" / "odd.csv", index=False)
+    settings = load_settings(project / "settings.ini")
+    tracker = Tracker.from_settings(settings)
+    parent = tracker.start("pipeline", tags={"mlops_wb.run_id": "r2"})
+    run_dir = project / "reports" / "runs" / "r2"
+    papermill.execute_notebook(
+        str(stage_notebook()), str(project / "explore.ipynb"), kernel_name="python3", progress_bar=False, cwd=str(project),
+        parameters={"settings_path": str(project / "settings.ini"), "run_dir": str(run_dir), "interactive": False,
+                    "parent_run_id": parent, "data_path": "data/odd.csv"})
+    client = MlflowClient(settings.tracking.uri)
+    runs = client.search_runs([tracker.experiment_id], f"tags.mlflow.parentRunId = '{parent}'")
+    assert len(runs) == 1
+    run = runs[0]
+    assert (run.info.run_name, run.info.status) == ("explore", "FINISHED")
+    assert run.data.params == {"data": str(project / "data" / "odd.csv"), "target": "species",
+                               "report_mode": "sampled", "report_settings": "full", "sample_rows": "150"}
+    assert run.data.metrics == {"rows": 345, "columns": 9, "duplicate_rows": 1, "flags_warn": 2, "flags_info": 0}
+    outputs = json.loads((run_dir / "explore" / "outputs.json").read_text())
+    assert run.data.tags["data_fingerprint"] == outputs["data_fingerprint"] and run.data.tags["mlops_wb.run_id"] == "r2"
+    assert run.data.tags["mlops_wb.kind"] == "explore"
+    names = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert names == {"summary.json", "outputs.json", "profile.html", "profile.json", "correlations.png", "plots"}
+    assert len(client.list_artifacts(run.info.run_id, "plots")) == 9
+
+
 def test_the_explore_stage_shows_the_explorer_when_interactive(project):
     executed = papermill.execute_notebook(
         str(stage_notebook()), str(project / "explore.ipynb"), kernel_name="python3", progress_bar=False, cwd=str(project),
@@ -117,6 +149,7 @@ def test_the_explore_stage_shows_the_explorer_when_interactive(project):
     out = project / "reports" / "explore"
     assert (out / "summary.json").exists() and not (out / "profile.html").exists()
     assert json.loads((out / "outputs.json").read_text())["report"] is None
+    assert not (project / "mlruns.db").exists() and not (project / "mlruns").exists()
 
 
 def test_the_explore_stage_refuses_an_unknown_target(project):

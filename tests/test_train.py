@@ -4,13 +4,14 @@ import json
 import textwrap
 
 import mlflow
+import pandas as pd
 import papermill
 import pytest
 from sklearn.datasets import load_breast_cancer
 
 from mlops_workbench.core import BadInput, DataError, load_settings
 from mlops_workbench.data import demo_frame, regression_frame, split_holdout
-from mlops_workbench.train import Tracker, compare
+from mlops_workbench.train import Tracker, compare, tune
 
 STAGES = __import__("importlib.resources", fromlist=["files"]).files("mlops_workbench") / "stages"
 CLS = ["balanced_accuracy", "roc_auc_ovr"]
@@ -96,6 +97,35 @@ def test_metric_not_fitting_the_task_and_a_single_sample_class_are_refused():
         split_holdout(single, "species")
 
 
+def test_tuning_stops_launching_settings_once_its_budget_is_spent(tmp_path):
+    "A leaderboard that makes settings look free plans the most of them; the budget still ends the search."
+    train, _ = split_holdout(demo_frame(), "species", 0.2, 0, "classification")
+    tracker = _tracker(tmp_path)
+    board = compare(train, "species", "classification", ["random_forest"], CLS, folds=3, seed=0, n_jobs=1, tracker=tracker)
+    board.table = board.table.assign(fit_seconds=0.0, predict_seconds=0.0)  # as if measured on a far faster machine
+    tried = {}
+    for method in ("random", "halving"):
+        result = tune(board, train, "species", "random_forest", budget_seconds=0.05, method=method, max_iter=50,
+                      seed=0, n_jobs=1, tracker=tracker)
+        assert result.planned == 50 and 1 <= result.n_iter < 50 and result.stopped_by_budget
+        assert result.budget_seconds == 0.05 and result.pipeline is not None
+        tried[method] = result.n_iter
+    runs = tracker.client.search_runs([tracker.experiment_id], "tags.`mlops_wb.kind` = 'tuning'")
+    assert sorted(r.data.params["method"] for r in runs) == ["halving", "random"]
+    for r in runs:
+        assert r.info.run_name == "tuning random_forest" and r.data.tags["mlflow.parentRunId"] == board.run_id
+        assert (r.data.params["budget_seconds"], r.data.params["planned"]) == ("0.05", "50")
+        assert int(r.data.params["n_iter"]) == tried[r.data.params["method"]]
+        assert r.data.tags["mlops_wb.stopped_by_budget"] == "true"
+        if r.data.params["method"] == "random":  # every setting tried, and only those, is in the logged results
+            local = mlflow.artifacts.download_artifacts(run_id=r.info.run_id, artifact_path="tuning/cv_results.csv",
+                                                        tracking_uri=tracker.uri, dst_path=str(tmp_path / "dl"))
+            assert len(pd.read_csv(local)) == tried["random"]
+    # a number of settings given is tried in full, whatever the time, and no budget is claimed
+    exact = tune(board, train, "species", "random_forest", budget_seconds=0.05, n_iter=3, seed=0, n_jobs=1)
+    assert (exact.n_iter, exact.planned, exact.budget_seconds, exact.stopped_by_budget) == (3, 3, None, False)
+
+
 @pytest.fixture
 def project(tmp_path):
     "A penguins project: data, settings with a short candidate list, a SQLite store."
@@ -134,6 +164,7 @@ def test_train_and_evaluate_stages_headless(project, monkeypatch):
     run_dir = project / "runs" / "r1"
     summary = json.loads((run_dir / "train" / "train.json").read_text())
     assert summary["candidate"] in ("linear", "decision_tree")
+    assert summary["tuning"]["n_iter"] == summary["tuning"]["planned"] == 3 and summary["tuning"]["budget_seconds"] is None
     assert (run_dir / "train" / "model.skops").is_file() and (run_dir / "train" / "leaderboard.html").is_file()
     assert json.loads((run_dir / "train" / "outputs.json").read_text())["train_run_id"] == summary["train_run_id"]
 
