@@ -249,7 +249,7 @@ def notebook_html(
     body, _ = nbconvert.HTMLExporter(template_name="lab").from_filename(str(notebook))
     return write_atomic(dest, body)
 
-# %% ../nbs/06_pipeline.ipynb #48d852cf
+# %% ../nbs/06_pipeline.ipynb #8b39a208
 def execute_stage(
     notebook: Path,  # the stage notebook to run
     output: Path,  # where the executed notebook goes
@@ -264,7 +264,7 @@ def execute_stage(
         try:
             papermill.execute_notebook(str(notebook), str(tmp), parameters=dict(parameters), kernel_name=kernel_name,
                                        cwd=str(cwd), progress_bar=False, log_output=False,
-                                       extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                                       extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
             return 0, "", None
         except papermill.PapermillExecutionError as e:
             message = f"{e.ename}: {str(e.evalue).strip().splitlines()[0] if str(e.evalue).strip() else ''}".rstrip(": ")
