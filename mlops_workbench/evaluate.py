@@ -298,7 +298,7 @@ def save_plots(
         paths.append(path)
     return paths
 
-# %% ../nbs/05_evaluate.ipynb #bd69670e
+# %% ../nbs/05_evaluate.ipynb #0bc7d181
 def _md_table(frame: pd.DataFrame, digits: int = 4) -> str:
     "A DataFrame as a markdown table."
     def cell(v):
@@ -344,7 +344,9 @@ def model_card(
         f"- data fingerprint: `{summary.get('fingerprint', '')}`",
         f"- contract version: {summary.get('contract_version') or 'no contract used'}",
         f"- code version: package {code.get('package', '?')}, git commit {code.get('git_commit') or 'none'}",
-        f"- MLflow run: `{summary.get('evaluate_run_id', '')}`; pipeline run: `{summary.get('pipeline_run_id', '') or 'none'}`", "",
+        f"- MLflow run: `{summary.get('evaluate_run_id', '')}`; pipeline run: `{summary.get('pipeline_run_id', '') or 'none'}`",
+        f"- workbench run: `{summary.get('workbench_run_id') or 'none (interactive)'}`"
+        + (f" (`reports/runs/{summary['workbench_run_id']}/`)" if summary.get("workbench_run_id") else ""), "",
         "## Holdout metrics (95% bootstrap intervals)", "", _md_table(metrics[["metric", "value", "ci_low", "ci_high"]]),
         "## Gates", "", _md_table(gate_table),
         "## Resource use", "",
@@ -483,7 +485,7 @@ class Evaluation:
                 "champion": {"version": self.champion[0], "score": self.champion[1]}, "resources": self.resources,
                 "failures": failures(self.gates), "card": str(self.card) if self.card else ""}
 
-# %% ../nbs/05_evaluate.ipynb #89281a95
+# %% ../nbs/05_evaluate.ipynb #5948c95d
 def _limits(summary: dict[str, Any], settings: Settings, holdout_rows: int) -> list[str]:
     "Known limits of the model, for the card."
     out = [f"evaluated on a holdout of {holdout_rows} rows; intervals are bootstrap percentiles over those rows",
@@ -530,7 +532,8 @@ def evaluate(
     try:
         decision = ("all gates passed: registered and promoted to `champion`" if passed else
                     "a gate failed: registered as `challenger`" if m.register_challenger else "a gate failed: not registered")
-        card_summary = {**summary, "evaluate_run_id": run_id}
+        workbench_run = tracker.client.get_run(run_id).data.tags.get("mlops_wb.run_id", "")
+        card_summary = {**summary, "evaluate_run_id": run_id, "workbench_run_id": workbench_run}
         card = model_card(settings, card_summary, scores, gates, resources, leaderboard, cal_summary, decision,
                           _limits(summary, settings, len(holdout)))
         result.card = write_atomic(folder / "model_card.md", card)

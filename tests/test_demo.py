@@ -27,3 +27,5 @@ def test_demo_runs_the_pipeline_and_stops_the_planted_batch(tmp_path, cli):
     client = mlflow.MlflowClient(settings.tracking.uri)
     champion = client.get_model_version_by_alias(settings.registered_model, "champion")
     assert champion.tags.get("mlops_wb.run_id") == clean["run_id"]
+    card = (Path(clean["run_dir"]) / "evaluate" / "model_card.md").read_text()
+    assert f"workbench run: `{clean['run_id']}`" in card
