@@ -49,3 +49,15 @@ def test_exported_symbol_is_documented_typed_and_demonstrated(module, name, obj,
         demos = ["".join(c["source"]) for c in cells if c["cell_type"] == "code" and "#| export" not in "".join(c["source"])]
         used = [src for src in demos if re.search(rf"\b{re.escape(name)}\b", src) and ASSERTS.search(src)]
         assert used, f"{module}.{name}: no asserting cell in {notebook.name} uses it"
+
+
+@pytest.mark.parametrize("stage", ["explore", "validate", "train", "evaluate"])
+def test_stage_notebook_declares_the_runner_parameters_and_ships_clean(stage):
+    from mlops_workbench.pipeline import declared_parameters, packaged_stage
+
+    path = packaged_stage(stage)
+    declared = declared_parameters(path)
+    types = {name: declared[name]["type"] for name in ("settings_path", "run_dir", "interactive", "parent_run_id") if name in declared}
+    assert types == {"settings_path": "str", "run_dir": "str", "interactive": "bool", "parent_run_id": "str"}
+    cells = json.loads(path.read_text())["cells"]
+    assert not [c for c in cells if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))]
