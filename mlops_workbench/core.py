@@ -18,10 +18,10 @@ from typing import Annotated
 
 # %% auto #0
 __all__ = ['SECTIONS', 'ENV_PREFIX', 'WorkbenchError', 'CheckFailed', 'BadInput', 'SettingsError', 'DataError', 'InfraError',
-           'atomic_path', 'write_atomic', 'ProjectSettings', 'DataSettings', 'ObjectiveSettings', 'ModelsSettings',
-           'TrackingSettings', 'ValidationSettings', 'ProfileSettings', 'DashboardSettings', 'AlertsSettings',
-           'Settings', 'convert_value', 'find_settings', 'load_settings', 'settings_text', 'objective_card',
-           'code_version']
+           'error_line', 'atomic_path', 'write_atomic', 'figure_png', 'ProjectSettings', 'DataSettings',
+           'ObjectiveSettings', 'ModelsSettings', 'TrackingSettings', 'ValidationSettings', 'ProfileSettings',
+           'DashboardSettings', 'AlertsSettings', 'Settings', 'convert_value', 'find_settings', 'load_settings',
+           'settings_text', 'objective_card', 'code_version']
 
 # %% ../nbs/00_core.ipynb #50db6bea
 class WorkbenchError(Exception):
@@ -45,7 +45,15 @@ class DataError(BadInput):
 class InfraError(WorkbenchError):
     "The infrastructure failed: a kernel died after retries, the tracking server is unreachable."
 
-# %% ../nbs/00_core.ipynb #d2f0d685
+# %% ../nbs/00_core.ipynb #244d13bc
+def error_line(
+    error: BaseException | str,  # an exception (or a message, e.g. one reported by a kernel)
+) -> str:
+    "The first non-empty line of an error message; for an exception with none, its class name."
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else "" if isinstance(error, str) else type(error).__name__
+
+# %% ../nbs/00_core.ipynb #aa97f156
 @contextlib.contextmanager
 def atomic_path(
     dest: str | os.PathLike,  # final path; its folder is created if missing
@@ -62,7 +70,7 @@ def atomic_path(
     finally:
         tmp.unlink(missing_ok=True)
 
-# %% ../nbs/00_core.ipynb #f5425d83
+# %% ../nbs/00_core.ipynb #8cebdd9a
 def write_atomic(
     dest: str | os.PathLike,  # final path
     data: str | bytes,  # text (written as UTF-8) or bytes
@@ -75,7 +83,19 @@ def write_atomic(
             tmp.write_text(data, encoding="utf-8")
     return Path(dest)
 
-# %% ../nbs/00_core.ipynb #cd3ae2d7
+# %% ../nbs/00_core.ipynb #876ce6c4
+def figure_png(
+    figure: typing.Any,  # a matplotlib Figure
+    dpi: int = 80,  # resolution
+    tight: bool = False,  # trim to the drawn area (draws the figure twice)
+) -> bytes:
+    "A matplotlib figure as PNG bytes."
+    import io
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight" if tight else None)
+    return buffer.getvalue()
+
+# %% ../nbs/00_core.ipynb #add76786
 @dataclass
 class ProjectSettings:
     "The `[project]` section."
@@ -154,7 +174,7 @@ class AlertsSettings:
     "The `[alerts]` section."
     command: Annotated[str, "a command run (without a shell) with the run record path when a run fails"] = ""
 
-# %% ../nbs/00_core.ipynb #91e95b51
+# %% ../nbs/00_core.ipynb #427dcf64
 SECTIONS: dict[str, type] = {
     "project": ProjectSettings, "data": DataSettings, "objective": ObjectiveSettings,
     "models": ModelsSettings, "tracking": TrackingSettings, "validation": ValidationSettings,
@@ -186,7 +206,7 @@ class Settings:
         "The registered model name."
         return self.tracking.registered_model or self.project.name
 
-# %% ../nbs/00_core.ipynb #e377a2c4
+# %% ../nbs/00_core.ipynb #3a7e55e9
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -247,7 +267,7 @@ def convert_value(
     except ValueError:
         raise SettingsError(f"{where}: [{section}] {key} = {raw!r}: expected {_type_name(tp)}") from None
 
-# %% ../nbs/00_core.ipynb #00bd3111
+# %% ../nbs/00_core.ipynb #3ee3d0fd
 ENV_PREFIX = "MLOPS_WB_"
 
 def find_settings(
@@ -274,13 +294,12 @@ def _read_ini(path: Path) -> dict[str, dict[str, str]]:
     except FileNotFoundError:
         raise SettingsError(f"{path}: settings file not found") from None
     except (configparser.Error, UnicodeDecodeError) as e:
-        first = str(e).strip().splitlines()[0]
-        raise SettingsError(f"{path}: not a valid settings file ({first})") from None
+        raise SettingsError(f"{path}: not a valid settings file ({error_line(e)})") from None
     if parser.defaults():
         raise SettingsError(f"{path}: keys outside a section are not allowed (found [DEFAULT] {', '.join(parser.defaults())})")
     return {s: dict(parser.items(s)) for s in parser.sections()}
 
-# %% ../nbs/00_core.ipynb #b3c4dcae
+# %% ../nbs/00_core.ipynb #b09e601a
 def _resolve_paths(obj: typing.Any, root: Path) -> None:
     "Make every `Path` field of a section dataclass absolute against `root`, in place."
     for f in dataclasses.fields(obj):
@@ -325,7 +344,7 @@ def load_settings(
     sections["tracking"].uri = _resolve_tracking_uri(sections["tracking"].uri, root)
     return Settings(root=root, source=source, **sections)
 
-# %% ../nbs/00_core.ipynb #3af14408
+# %% ../nbs/00_core.ipynb #fa9ce1e4
 def _field_help(cls: type) -> dict[str, str]:
     "The help text of each field of a section dataclass, taken from its `Annotated` metadata."
     hints = typing.get_type_hints(cls, include_extras=True)
@@ -363,7 +382,7 @@ def settings_text(
             lines.append(f"{f.name} = {_format_value(value, root)}".rstrip())
     return "\n".join(lines) + "\n"
 
-# %% ../nbs/00_core.ipynb #d2f894f8
+# %% ../nbs/00_core.ipynb #f1209d78
 def objective_card(
     settings: Settings,  # the project's settings
 ) -> str:
@@ -383,7 +402,7 @@ def objective_card(
         rows.append(f"- resource limits: {'; '.join(limits)}")
     return "\n".join(rows)
 
-# %% ../nbs/00_core.ipynb #1340f829
+# %% ../nbs/00_core.ipynb #ca5a714c
 def code_version(
     root: str | os.PathLike | None = None,  # the project folder (default: the working folder)
 ) -> dict[str, str]:
