@@ -1,8 +1,10 @@
 """Shared pytest fixtures: the real `mlops-wb` console script, run in a subprocess."""
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -31,7 +33,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 
 def _free_port() -> int:
-    import socket
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -40,9 +41,6 @@ def _free_port() -> int:
 @pytest.fixture
 def voila():
     """Start Voila on a notebook, bound to 127.0.0.1; yields a function(notebook, cwd) -> URL. Stopped at teardown."""
-    import time
-    import urllib.error
-    import urllib.request
     servers = []
 
     def start(notebook: Path, cwd: Path) -> str:
@@ -57,10 +55,8 @@ def voila():
         for _ in range(120):
             if proc.poll() is not None:
                 raise RuntimeError(f"voila exited: {(Path(cwd) / f'voila-{port}.log').read_text()[-2000:]}")
-            try:
-                urllib.request.urlopen(url, timeout=30)
-                return url
-            except urllib.error.HTTPError:
+            try:  # a port that accepts connections; a GET of the page would start a kernel of its own
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 return url
             except OSError:
                 time.sleep(0.5)
