@@ -8,6 +8,8 @@ from __future__ import annotations
 import configparser
 import contextlib
 import dataclasses
+import json
+import math
 import os
 import tempfile
 import typing
@@ -16,12 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
+
 # %% auto #0
 __all__ = ['SECTIONS', 'ENV_PREFIX', 'WorkbenchError', 'CheckFailed', 'BadInput', 'SettingsError', 'DataError', 'InfraError',
-           'error_line', 'atomic_path', 'write_atomic', 'figure_png', 'ProjectSettings', 'DataSettings',
-           'ObjectiveSettings', 'ModelsSettings', 'TrackingSettings', 'ValidationSettings', 'ProfileSettings',
-           'DashboardSettings', 'AlertsSettings', 'Settings', 'convert_value', 'find_settings', 'load_settings',
-           'settings_text', 'objective_card', 'code_version']
+           'error_type', 'error_line', 'atomic_path', 'write_atomic', 'jsonable', 'Record', 'StageOutputs',
+           'ProjectSettings', 'DataSettings', 'ObjectiveSettings', 'ModelsSettings', 'TrackingSettings',
+           'ValidationSettings', 'ProfileSettings', 'DashboardSettings', 'AlertsSettings', 'Settings', 'convert_value',
+           'find_settings', 'load_settings', 'settings_text', 'objective_card', 'code_version']
 
 # %% ../nbs/00_core.ipynb #50db6bea
 class WorkbenchError(Exception):
@@ -44,6 +48,21 @@ class DataError(BadInput):
 
 class InfraError(WorkbenchError):
     "The infrastructure failed: a kernel died after retries, the tracking server is unreachable."
+
+# %% ../nbs/00_core.ipynb #08863ffa
+def error_type(
+    name_or_code: str | int,  # an exception's class name (as a kernel reports it) or an exit code
+) -> type[WorkbenchError]:
+    "The workbench error class with that name or exit code; `InfraError` for anything else (exit 3)."
+    found, todo = [], [WorkbenchError]
+    while todo:
+        cls = todo.pop(0)
+        found.append(cls)
+        todo += cls.__subclasses__()
+    for cls in found[1:]:
+        if name_or_code in (cls.__name__, cls.exit_code):
+            return cls
+    return InfraError
 
 # %% ../nbs/00_core.ipynb #244d13bc
 def error_line(
@@ -83,17 +102,74 @@ def write_atomic(
             tmp.write_text(data, encoding="utf-8")
     return Path(dest)
 
-# %% ../nbs/00_core.ipynb #876ce6c4
-def figure_png(
-    figure: typing.Any,  # a matplotlib Figure
-    dpi: int = 80,  # resolution
-    tight: bool = False,  # trim to the drawn area (draws the figure twice)
-) -> bytes:
-    "A matplotlib figure as PNG bytes."
-    import io
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight" if tight else None)
-    return buffer.getvalue()
+# %% ../nbs/00_core.ipynb #c9bf17bf
+def jsonable(
+    obj: object,  # dicts, lists, numpy scalars, timestamps...
+) -> object:
+    "Convert numpy scalars, NaN, timestamps and tuples so that json.dumps writes valid JSON."
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return None if not math.isfinite(obj) else float(obj)
+    if obj is None or isinstance(obj, str):
+        return obj
+    return str(obj)
+
+# %% ../nbs/00_core.ipynb #3fcdd4a3
+_R = typing.TypeVar("_R", bound="Record")
+
+@dataclass
+class Record:
+    "Base of the dataclasses kept as JSON files: stage outputs and run records."
+
+    def to_dict(self) -> dict[str, typing.Any]:
+        "The record as JSON-ready data."
+        return jsonable(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls: type[_R], data: Mapping[str, typing.Any]) -> _R:
+        "Rebuild a record from its data; keys it does not know are ignored."
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def save(self, path: str | os.PathLike) -> Path:
+        "Write the record as indented JSON, atomically; return the path."
+        return write_atomic(path, json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
+
+    @classmethod
+    def load(cls: type[_R], path: str | os.PathLike) -> _R:
+        "Read a record saved by `save`; `BadInput` naming the file when it is missing or not a record."
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls.from_dict(data)
+        except FileNotFoundError:
+            raise BadInput(f"{path}: not found") from None
+        except (OSError, ValueError, TypeError, AttributeError) as e:
+            raise BadInput(f"{path}: not a readable {cls.__name__} ({error_line(e)})") from None
+
+# %% ../nbs/00_core.ipynb #7f8ef2b8
+@dataclass
+class StageOutputs(Record):
+    "What every stage records: its folder, the page that shows its result, its MLflow run."
+    folder: str = ""  # the stage folder
+    view: str = ""  # the stage's result as an HTML fragment (a file in the folder)
+    mlflow_run_id: str = ""  # the MLflow run of the stage ("" when nothing was logged)
+
+    def check(self) -> None:
+        "Raise `CheckFailed` when the stage found a reason to stop the run (the base: never)."
+
+    def _repr_html_(self) -> str:
+        "The stage's view, shown as the cell's output."
+        import html
+        path = Path(self.folder) / self.view
+        return path.read_text(encoding="utf-8") if self.view and path.is_file() else html.escape(repr(self))
 
 # %% ../nbs/00_core.ipynb #add76786
 @dataclass
@@ -315,12 +391,13 @@ def _resolve_tracking_uri(uri: str, root: Path) -> str:
     return uri
 
 def load_settings(
-    path: str | os.PathLike | None = None,  # a settings.ini; default: found from the working folder upwards
+    path: str | os.PathLike | None = None,  # a settings.ini; None or "": found from the working folder upwards
     overrides: Mapping[str, typing.Any] | None = None,  # {"section.key": value}, the highest precedence
     environ: Mapping[str, str] | None = None,  # environment to read MLOPS_WB_* from (default: os.environ)
 ) -> Settings:
     "Load typed settings with precedence: overrides > MLOPS_WB_* environment > settings.ini > defaults."
     environ = os.environ if environ is None else environ
+    path = path if path is None or str(path) else None  # a notebook's empty `settings_path` parameter
     source = Path(path).resolve() if path is not None else find_settings()
     if path is not None and not source.is_file():
         raise SettingsError(f"{source}: settings file not found")

@@ -11,6 +11,7 @@ import hashlib
 import io
 import os
 from collections import Counter
+from collections.abc import Collection, Iterable
 from importlib import resources
 from pathlib import Path
 
@@ -21,8 +22,9 @@ from sklearn.model_selection import train_test_split
 from .core import DataError, error_line
 
 # %% auto #0
-__all__ = ['SUPPORTED_SUFFIXES', 'DEMO_PLANTS', 'parse_dates', 'load_data', 'fingerprint', 'infer_task', 'check_target',
-           'split_holdout', 'demo_frame', 'demo_batch', 'regression_frame']
+__all__ = ['SUPPORTED_SUFFIXES', 'KINDS', 'DEMO_PLANTS', 'parse_dates', 'column_not_found', 'load_data', 'type_family', 'kind_of',
+           'column_kind', 'fingerprint', 'infer_task', 'check_target', 'split_holdout', 'demo_frame', 'demo_batch',
+           'regression_frame']
 
 # %% ../nbs/01_data.ipynb #4ae7691d
 SUPPORTED_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -69,6 +71,19 @@ def parse_dates(
                 frame[name] = converted
     return frame
 
+# %% ../nbs/01_data.ipynb #73f295d6
+def column_not_found(
+    column: str,  # the column asked for
+    columns: Iterable,  # the columns the data has
+    where: str = "the data",  # the data, for the message (a file path)
+    what: str = "target column",  # what the column was wanted as
+    source: str = "",  # where the name came from, e.g. "[data] target = species (from ./settings.ini)"
+) -> DataError:
+    "The one-line `DataError` for a column that is not in the data (to raise)."
+    names = ", ".join(map(str, columns))
+    origin = f"; it comes from {source}" if source else ""
+    return DataError(f"{where}: {what} '{column}' not found (columns: {names}){origin}")
+
 # %% ../nbs/01_data.ipynb #f441fa87
 def load_data(
     source: str | os.PathLike | pd.DataFrame,  # a CSV or Parquet path, or a DataFrame
@@ -99,8 +114,54 @@ def load_data(
             if len(frame) == 0:
                 raise DataError(f"{path}: the file has columns but no rows")
     if target is not None and target not in frame.columns:
-        raise DataError(f"{where}: target column '{target}' not found (columns: {', '.join(map(str, frame.columns))})")
+        raise column_not_found(target, frame.columns, where)
     return frame
+
+# %% ../nbs/01_data.ipynb #d90a399c
+KINDS: tuple[str, ...] = ("numeric", "categorical", "datetime", "boolean", "text")
+
+def type_family(
+    value: object,  # one value of a column
+) -> str:
+    "The family of one value: text, number, boolean, datetime, or the type's name."
+    if isinstance(value, (bool, np.bool_)):
+        return "boolean"
+    if isinstance(value, (int, float, np.number)):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, (pd.Timestamp, np.datetime64)) or hasattr(value, "isoformat"):
+        return "datetime"
+    return type(value).__name__
+
+def kind_of(
+    dtype: object,  # the column's dtype
+    distinct: int,  # how many distinct present values it has
+    families: Collection[str] = (),  # the type families of its values (object columns), from `type_family`
+    max_categories: int = 50,  # text with at most this many distinct values is categorical
+) -> str:
+    "The kind of a column from its dtype, distinct count and value types: the workbench's one rule."
+    families = set(families)
+    if pd.api.types.is_bool_dtype(dtype) or families == {"boolean"}:
+        return "boolean"
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype) or families == {"datetime"}:
+        return "datetime"
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "categorical"
+    if pd.api.types.is_numeric_dtype(dtype) or families == {"number"}:
+        return "numeric"
+    return "categorical" if distinct <= max_categories else "text"
+
+def column_kind(
+    col: pd.Series,  # a column
+    max_categories: int = 50,  # text with at most this many distinct values is categorical
+) -> str:
+    "The kind of a column (numeric, categorical, datetime, boolean or text), by `kind_of`'s rule."
+    if col.dtype != object:
+        return kind_of(col.dtype, col.nunique(dropna=True) if isinstance(col.dtype, pd.StringDtype) else 0,
+                       max_categories=max_categories)
+    uniques = col.dropna().unique()
+    return kind_of(col.dtype, len(uniques), {type_family(u) for u in uniques[:10_000]}, max_categories)
 
 # %% ../nbs/01_data.ipynb #f0398d10
 def fingerprint(
@@ -135,7 +196,7 @@ def check_target(
 ) -> None:
     "Raise `DataError` if the target is missing, has missing values, or (classification) a single class."
     if target not in frame.columns:
-        raise DataError(f"{where}: target column '{target}' not found (columns: {', '.join(map(str, frame.columns))})")
+        raise column_not_found(target, frame.columns, where)
     y = frame[target]
     if y.isna().any():
         raise DataError(f"{where}: target column '{target}' has {int(y.isna().sum())} missing values")
