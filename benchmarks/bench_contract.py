@@ -14,8 +14,9 @@ import pandas as pd
 import pandera
 import pandera.pandas as pa
 
-from mlops_workbench.contract import infer_contract, to_pandera, validate
+from mlops_workbench.contract import infer_contract, to_pandera
 from mlops_workbench.drift import detect_drift
+from mlops_workbench.validation import validate
 
 
 def make_frame(rows: int, seed: int) -> pd.DataFrame:

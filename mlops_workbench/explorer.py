@@ -15,7 +15,6 @@ import ipywidgets as widgets
 import pandas as pd
 import traitlets
 
-from .core import Settings
 from mlops_workbench.profile import (
     MODES,
     PLOT_ROWS,
@@ -29,6 +28,8 @@ from mlops_workbench.profile import (
     profile_report,
     relation_html,
 )
+
+from .core import Settings
 from .reports import figure_png
 from .summary import Summary, quick_summary
 from .widgets import WorkbenchWidget

@@ -35,6 +35,7 @@ from mlops_workbench.core import (
     error_type,
     write_atomic,
 )
+
 from .steps import STAGES, EvaluateOutputs, ExploreOutputs, TrainOutputs, ValidateOutputs
 from .tracking import TrackedRun, Tracker
 

@@ -20,7 +20,17 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .core import BadInput, DataError, ProfileSettings, Settings, error_line, jsonable, objective_card, write_atomic
+from mlops_workbench.core import (
+    BadInput,
+    DataError,
+    ProfileSettings,
+    Settings,
+    error_line,
+    jsonable,
+    objective_card,
+    write_atomic,
+)
+
 from .summary import Summary, quick_summary
 
 # %% auto #0

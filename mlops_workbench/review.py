@@ -25,6 +25,7 @@ from mlops_workbench.contract import (
     check_contract,
     save_contract,
 )
+
 from .core import BadInput
 from .validation import ValidationResult, validate
 from .widgets import WorkbenchWidget

@@ -16,12 +16,6 @@ from typing import Any
 
 import pandas as pd
 
-from .contract import Contract, infer_contract, load_contract, save_contract
-from .core import BadInput, CheckFailed, Settings, StageOutputs, code_version, error_line, write_atomic
-from .data import fingerprint, load_data, split_holdout
-from .diagnostics import leaderboard_figure
-from .drift import detect_drift
-from .evaluate import evaluate as evaluate_model
 from mlops_workbench.profile import (
     column_figure,
     correlation_figure,
@@ -30,10 +24,6 @@ from mlops_workbench.profile import (
     overview_html,
     profile_report,
 )
-from .registry import dump_model, estimator_modules, load_model_bytes
-from .reports import markdown_html, save_figure
-from .summary import FLAGS, quick_summary
-from .tracking import Tracker, track
 from mlops_workbench.train import (
     Leaderboard,
     TrainOutputs,
@@ -44,6 +34,17 @@ from mlops_workbench.train import (
     rebuild_leaderboard,
     tune,
 )
+
+from .contract import Contract, infer_contract, load_contract, save_contract
+from .core import BadInput, CheckFailed, Settings, StageOutputs, code_version, error_line, write_atomic
+from .data import fingerprint, load_data, split_holdout
+from .diagnostics import leaderboard_figure
+from .drift import detect_drift
+from .evaluate import evaluate as evaluate_model
+from .registry import dump_model, estimator_modules, load_model_bytes
+from .reports import markdown_html, save_figure
+from .summary import FLAGS, quick_summary
+from .tracking import Tracker, track
 from .validation import validate as validate_batch
 
 # %% auto #0

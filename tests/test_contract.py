@@ -16,9 +16,9 @@ from mlops_workbench.contract import (
     load_contract,
     parse_contract,
     to_pandera,
-    validate,
 )
 from mlops_workbench.data import DEMO_PLANTS, demo_batch, demo_frame
+from mlops_workbench.validation import validate
 
 
 def _found(result) -> dict[str, set[str]]:

@@ -1,5 +1,6 @@
 """The validate stage notebook, run headless by papermill with a real kernel."""
 
+import contextlib
 import json
 from importlib import resources
 from pathlib import Path
@@ -11,7 +12,7 @@ from mlflow import MlflowClient
 from mlops_workbench.contract import load_contract
 from mlops_workbench.core import load_settings
 from mlops_workbench.data import DEMO_PLANTS, demo_batch, demo_frame
-from mlops_workbench.train import Tracker
+from mlops_workbench.tracking import Tracker
 
 STAGE = Path(str(resources.files("mlops_workbench") / "stages" / "validate.ipynb"))
 
@@ -33,10 +34,12 @@ def _run(project: Path, run_dir: Path, **params):
         parameters={"settings_path": str(project / "settings.ini"), "run_dir": str(run_dir), "interactive": False, **params})
 
 
-def _parent_run(project: Path) -> tuple[Tracker, str]:
-    "A pipeline parent run in the project's MLflow store, as the runner opens it."
+@contextlib.contextmanager
+def _parent_run(project: Path):
+    "A pipeline parent run in the project's MLflow store, open as the runner holds it: (tracker, its run id)."
     tracker = Tracker.from_settings(load_settings(project / "settings.ini"))
-    return tracker, tracker.start("pipeline t1", tags={"mlops_wb.run_id": "t1", "mlops_wb.kind": "pipeline"})
+    with tracker.run("pipeline t1", tags={"mlops_wb.run_id": "t1", "mlops_wb.kind": "pipeline"}) as parent:
+        yield tracker, parent.id
 
 
 def _nested_runs(tracker: Tracker, parent: str) -> list:
@@ -64,12 +67,13 @@ def test_stage_infers_the_contract_and_passes_a_clean_batch(tmp_path):
 def test_stage_stops_the_run_on_the_planted_batch(tmp_path):
     project = _project(tmp_path)
     run_dir = project / "reports" / "runs" / "r2"
-    tracker, parent = _parent_run(project)
-    with pytest.raises(papermill.PapermillExecutionError) as err:
+    with _parent_run(project) as (tracker, parent), pytest.raises(papermill.PapermillExecutionError) as err:
         _run(project, run_dir, batch_path="data/planted.csv", parent_run_id=parent)
     assert err.value.ename == "CheckFailed"
+    assert len(err.value.evalue.strip().splitlines()) == 1  # one line, naming the checks and the report
     assert "validation FAILED: 3 error(s)" in err.value.evalue
     assert "island: categories" in err.value.evalue and "bill_length_mm: range" in err.value.evalue
+    assert f"report: {run_dir / 'validate' / 'validation.html'}" in err.value.evalue
     out = run_dir / "validate"
     validation = json.loads((out / "validation.json").read_text())
     found = {(f["column"], f["check"]) for f in validation["failures"]}
@@ -98,10 +102,10 @@ def test_stage_stops_the_run_on_the_planted_batch(tmp_path):
 
 def test_stage_logs_a_passing_batch_as_a_finished_nested_run(tmp_path):
     project = _project(tmp_path)
-    tracker, parent = _parent_run(project)
-    _run(project, project / "reports" / "runs" / "r3", parent_run_id=parent)
+    with _parent_run(project) as (tracker, parent):
+        _run(project, project / "reports" / "runs" / "r3", parent_run_id=parent)
+        assert MlflowClient(tracker.uri).get_run(parent).info.status == "RUNNING"  # the parent is the runner's to close
     [run] = _nested_runs(tracker, parent)
     assert run.info.status == "FINISHED" and run.data.tags["mlops_wb.status"] == "passed"
     assert run.data.metrics["errors"] == 0 and run.data.metrics["drifted_columns"] == 0
     assert run.data.params["batch"] == str(project / "data" / "clean.csv")
-    assert MlflowClient(tracker.uri).get_run(parent).info.status == "RUNNING"  # the parent is the runner's to close

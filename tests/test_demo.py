@@ -6,7 +6,9 @@ from pathlib import Path
 import mlflow
 
 from mlops_workbench.core import load_settings
-from mlops_workbench.pipeline import STAGES
+from mlops_workbench.data import DEMO_PLANTS
+from mlops_workbench.pipeline import load_run
+from mlops_workbench.steps import STAGES, EvaluateOutputs
 
 
 def test_demo_runs_the_pipeline_and_stops_the_planted_batch(tmp_path, cli):
@@ -24,6 +26,12 @@ def test_demo_runs_the_pipeline_and_stops_the_planted_batch(tmp_path, cli):
     assert planted["status"] == "failed" and planted["exit_code"] == 1
     assert planted["stages"][0]["name"] == "validate"
     assert "was stopped as it should be" in result.stdout
+    planted_checks = sorted(f"{c}: {k}" for c, ks in DEMO_PLANTS["violations"].items() for k in ks)
+    assert sorted(planted["stages"][0]["outputs"]["failed_checks"]) == planted_checks
+    assert all(check in planted["exit_reason"] for check in planted_checks)
+    assert len(planted["exit_reason"].splitlines()) == 1
+    evaluated = load_run(settings, clean["run_id"]).outputs()["evaluate"]
+    assert isinstance(evaluated, EvaluateOutputs) and evaluated.passed and evaluated.aliases == ["champion"]
     client = mlflow.MlflowClient(settings.tracking.uri)
     champion = client.get_model_version_by_alias(settings.registered_model, "champion")
     assert champion.tags.get("mlops_wb.run_id") == clean["run_id"]

@@ -10,8 +10,10 @@ from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
 from mlops_workbench.core import CheckFailed, InfraError, load_settings
 from mlops_workbench.data import split_holdout
-from mlops_workbench.evaluate import evaluate, promote
-from mlops_workbench.train import Tracker, fit_final, make_pipeline, parse_candidate
+from mlops_workbench.evaluate import evaluate
+from mlops_workbench.registry import promote
+from mlops_workbench.tracking import Tracker
+from mlops_workbench.train import TrainOutputs, fit_final, make_pipeline, parse_candidate
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +41,9 @@ def _run(store, cancer, model_name, which="good", folder="evaluate", **overrides
     settings = load_settings(store / "settings.ini", {"tracking.registered_model": model_name, **overrides}, environ={})
     tracker = Tracker.from_settings(settings)
     model, fit_s = cancer[which]
-    summary = {"candidate": which, "fit_seconds": fit_s, "fingerprint": "sha256:test", "contract_version": 3,
-               "code_version": {"package": "0.0.1", "git_commit": "abc"}}
-    return settings, tracker, lambda: evaluate(settings, model, summary, cancer["train"], cancer["holdout"],
+    trained = TrainOutputs(candidate=which, fit_seconds=fit_s, fingerprint="sha256:test", contract_version=3,
+                           code_version={"package": "0.0.1", "git_commit": "abc"})
+    return settings, tracker, lambda: evaluate(settings, model, trained, cancer["train"], cancer["holdout"],
                                                store / model_name / folder, tracker, n_boot=20, latency_repeats=5)
 
 
@@ -96,8 +98,10 @@ def test_pass_registers_champion_and_everything_reads_back(store, cancer):
 def test_each_failing_gate_stops_and_registers_nothing(store, cancer, overrides, line):
     name = "fail-" + next(iter(overrides)).split(".")[1]
     settings, tracker, run = _run(store, cancer, name, **overrides)
+    result = run()
+    assert not result.passed and result.version is None
     with pytest.raises(CheckFailed) as e:
-        run()
+        result.check()
     assert line in str(e.value)
     assert len(str(e.value).splitlines()) == 1
     assert tracker.client.search_model_versions(f"name = '{name}'") == []
@@ -111,7 +115,7 @@ def test_worse_than_champion_fails_and_registers_challenger(store, cancer):
     _, _, stump = _run(store, cancer, "champ-model", "stump", "evaluate2", **{"models.register_challenger": True,
                                                                                "objective.baseline_margin": 0.0})
     with pytest.raises(CheckFailed) as e:
-        stump()
+        stump().check()
     assert "gate champion failed" in str(e.value) and "is worse than the champion's" in str(e.value)
     client = tracker.client
     assert str(client.get_model_version_by_alias("champ-model", "champion").version) == first.version
@@ -129,7 +133,7 @@ def test_failure_mid_promotion_leaves_aliases_as_they_were(store, cancer):
 
     model, fit_s = cancer["good"]
     with pytest.raises(InfraError, match="moving alias 'champion'.*aliases restored"):
-        evaluate(settings, model, {"candidate": "good", "fit_seconds": fit_s}, cancer["train"], cancer["holdout"],
+        evaluate(settings, model, TrainOutputs(candidate="good", fit_seconds=fit_s), cancer["train"], cancer["holdout"],
                  store / "atomic-model" / "evaluate2", tracker, n_boot=10, latency_repeats=3, on_step=fail_on_champion)
     client = tracker.client
     assert str(client.get_model_version_by_alias("atomic-model", "champion").version) == first.version
@@ -141,3 +145,23 @@ def test_failure_mid_promotion_leaves_aliases_as_they_were(store, cancer):
 def test_promote_without_registration_when_failed_and_no_challenger(store, cancer):
     _, tracker, _ = _run(store, cancer, "none-model")
     assert promote(tracker, "none-model", None, "", passed=False) == {"version": None, "aliases": []}
+
+
+def test_a_champion_that_cannot_be_scored_fails_its_gate_and_keeps_its_alias(store, cancer):
+    "A champion whose files hold no model (a broken registration) is not 'no champion': its gate fails, with why."
+    settings, tracker, run = _run(store, cancer, "broken-champion")
+    with tracker.run("a registration without a model") as notes:
+        (store / "notes.md").write_text("not a model")
+        notes.artifact(store / "notes.md", "model")
+    tracker.client.create_registered_model("broken-champion")
+    tracker.client.create_model_version("broken-champion", tracker.client.get_run(notes.id).info.artifact_uri + "/model", notes.id)
+    tracker.client.set_registered_model_alias("broken-champion", "champion", "1")
+    result = run()
+    [gate] = [g for g in result.gates if g.name == "champion"]
+    assert not gate.passed and gate.detail == "the current champion could not be scored on this holdout: version 1 has no skops model file"
+    assert [g.name for g in result.gates if not g.passed] == ["champion"]  # the model itself is good
+    with pytest.raises(CheckFailed, match="gate champion failed: the current champion could not be scored"):
+        result.check()
+    assert str(tracker.client.get_model_version_by_alias("broken-champion", "champion").version) == "1"
+    assert [str(v.version) for v in tracker.client.search_model_versions("name = 'broken-champion'")] == ["1"]
+    assert "| champion | **FAIL** |" in (store / "broken-champion" / "evaluate" / "model_card.md").read_text()

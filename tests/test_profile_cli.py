@@ -12,7 +12,7 @@ from mlflow import MlflowClient
 
 from mlops_workbench.core import load_settings
 from mlops_workbench.data import demo_frame
-from mlops_workbench.train import Tracker
+from mlops_workbench.tracking import Tracker
 
 BUDGET = "[profile]\nfull_cells = 1500\nminimal_cells = 2000\nsample_rows = 150\n"
 
@@ -98,7 +98,7 @@ def test_the_explore_stage_runs_headless_and_writes_its_reports(project):
     text, mimes = outputs_of(executed)
     out = run_dir / "explore"
     assert {p.name for p in out.iterdir()} >= {"profile.html", "profile.json", "summary.json", "outputs.json",
-                                                "correlations.png", "plots"}
+                                                "correlations.png", "plots", "view.html"}
     assert len(list((out / "plots").glob("*.png"))) == 8
     outputs = json.loads((out / "outputs.json").read_text())
     assert (outputs["rows"], outputs["target"], outputs["report"]["mode"], outputs["report"]["sample_rows"]) == (
@@ -106,7 +106,7 @@ def test_the_explore_stage_runs_headless_and_writes_its_reports(project):
     assert "Mode: sampled (full settings) on a random sample of 150 of 344 rows" in text
     assert "344 rows x 8 columns" in text and "<td>bill_length_mm</td>" in text and "pairs with |r| >= 0.50" in text
     assert "classification of `species`" in text
-    assert mimes.count("image/png") == 9 and "application/vnd.jupyter.widget-view+json" not in mimes
+    assert text.count("<img src='data:image/png;base64,") == 9 and "application/vnd.jupyter.widget-view+json" not in mimes
     assert "it/s" not in text and "Summarize dataset" not in text
     summary = json.loads((out / "summary.json").read_text())
     assert summary["rows"] == 344 and set(summary["variables"]) == set(demo_frame().columns)
@@ -118,12 +118,13 @@ def test_the_explore_stage_logs_a_nested_mlflow_run_under_the_pipeline_run(proje
     odd.to_csv(project / "data" / "odd.csv", index=False)
     settings = load_settings(project / "settings.ini")
     tracker = Tracker.from_settings(settings)
-    parent = tracker.start("pipeline", tags={"mlops_wb.run_id": "r2"})
     run_dir = project / "reports" / "runs" / "r2"
-    papermill.execute_notebook(
-        str(stage_notebook()), str(project / "explore.ipynb"), kernel_name="python3", progress_bar=False, cwd=str(project),
-        parameters={"settings_path": str(project / "settings.ini"), "run_dir": str(run_dir), "interactive": False,
-                    "parent_run_id": parent, "data_path": "data/odd.csv"})
+    with tracker.run("pipeline", tags={"mlops_wb.run_id": "r2"}) as pipeline:
+        parent = pipeline.id
+        papermill.execute_notebook(
+            str(stage_notebook()), str(project / "explore.ipynb"), kernel_name="python3", progress_bar=False, cwd=str(project),
+            parameters={"settings_path": str(project / "settings.ini"), "run_dir": str(run_dir), "interactive": False,
+                        "parent_run_id": parent, "data_path": "data/odd.csv"})
     client = MlflowClient(settings.tracking.uri)
     runs = client.search_runs([tracker.experiment_id], f"tags.mlflow.parentRunId = '{parent}'")
     assert len(runs) == 1
@@ -145,7 +146,7 @@ def test_the_explore_stage_shows_the_explorer_when_interactive(project):
         str(stage_notebook()), str(project / "explore.ipynb"), kernel_name="python3", progress_bar=False, cwd=str(project),
         parameters={"settings_path": str(project / "settings.ini"), "make_report": False})
     text, mimes = outputs_of(executed)
-    assert "application/vnd.jupyter.widget-view+json" in mimes and "image/png" not in mimes
+    assert "application/vnd.jupyter.widget-view+json" in mimes and "data:image/png" not in text
     out = project / "reports" / "explore"
     assert (out / "summary.json").exists() and not (out / "profile.html").exists()
     assert json.loads((out / "outputs.json").read_text())["report"] is None

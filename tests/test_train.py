@@ -11,7 +11,8 @@ from sklearn.datasets import load_breast_cancer
 
 from mlops_workbench.core import BadInput, DataError, load_settings
 from mlops_workbench.data import demo_frame, regression_frame, split_holdout
-from mlops_workbench.train import Tracker, compare, tune
+from mlops_workbench.tracking import Tracker
+from mlops_workbench.train import compare, tune
 
 STAGES = __import__("importlib.resources", fromlist=["files"]).files("mlops_workbench") / "stages"
 CLS = ["balanced_accuracy", "roc_auc_ovr"]
@@ -162,11 +163,13 @@ def test_train_and_evaluate_stages_headless(project, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     _stage(project, "train", tuning_iterations=3)
     run_dir = project / "runs" / "r1"
-    summary = json.loads((run_dir / "train" / "train.json").read_text())
+    summary = json.loads((run_dir / "train" / "outputs.json").read_text())
     assert summary["candidate"] in ("linear", "decision_tree")
     assert summary["tuning"]["n_iter"] == summary["tuning"]["planned"] == 3 and summary["tuning"]["budget_seconds"] is None
     assert (run_dir / "train" / "model.skops").is_file() and (run_dir / "train" / "leaderboard.html").is_file()
-    assert json.loads((run_dir / "train" / "outputs.json").read_text())["train_run_id"] == summary["train_run_id"]
+    train_run = mlflow.MlflowClient(load_settings(project / "settings.ini", environ={}).tracking.uri).get_run(summary["train_run_id"])
+    assert (train_run.info.run_name, train_run.info.status) == ("train", "FINISHED")
+    assert train_run.data.tags["mlops_wb.best_candidate"] == summary["candidate"]  # the best one was tuned and kept
 
     _stage(project, "evaluate", n_bootstrap=20)
     outputs = json.loads((run_dir / "evaluate" / "outputs.json").read_text())
@@ -184,4 +187,5 @@ def test_train_and_evaluate_stages_headless(project, monkeypatch):
     with pytest.raises(papermill.PapermillExecutionError) as e:
         _stage(project, "evaluate", n_bootstrap=10)
     assert e.value.ename == "CheckFailed" and "gate threshold failed" in e.value.evalue
+    assert f"model card: {run_dir / 'evaluate' / 'model_card.md'}" in e.value.evalue
     assert str(client.get_model_version_by_alias("penguins", "champion").version) == outputs["version"]
