@@ -142,7 +142,8 @@ def logic_in(source: str) -> list[str]:
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.If) and not _display_only(node):
-            found.append(f"an if other than `if interactive:` (line {node.lineno})")
+            plain = isinstance(node.test, ast.Name) and node.test.id == "interactive"
+            found.append(f"{'an else after `if interactive:`' if plain else 'an if other than `if interactive:`'} (line {node.lineno})")
         elif type(node) in LOGIC:
             found.append(f"{LOGIC[type(node)]} (line {node.lineno})")
     return found
