@@ -80,14 +80,20 @@ class Explorer(WorkbenchWidget):
         ], titles=("Overview", "Column", "Correlations", "Full report"))
         self.compose(self.header, self.tabs)
         widgets.link((self.picker, "value"), (self, "column"))
-        self.observe(self.guard("showing the column", lambda change: self.show_column(change["new"])), names="column")
+        self.observe(self.guard("showing the column", lambda change: self._render_column(change["new"])), names="column")
         self.min_abs.observe(self.guard("listing correlations", lambda _: self.show_correlations()), names="value")
         self.report_button.on_click(self.guard("making the full report", lambda _: self.make_report()))
-        self.guard("showing the column", lambda: self.show_column(self.column))()
+        self.guard("showing the column", lambda: self._render_column(self.column))()
         self.guard("listing correlations", lambda: self.show_correlations(plot=True))()
 
-    def show_column(self, name: str | None) -> None:
-        "Show a column's summary, plot and relation to the target (cached per column)."
+    def show_column(self, name: str) -> None:
+        "Pick a column, as the picker does: its summary, plot and relation to the target are shown."
+        if name not in self.summary.columns:
+            raise KeyError(f"no column '{name}' in the data")
+        self.column = name
+
+    def _render_column(self, name: str | None) -> None:
+        "Fill the column panes (views cached per column)."
         if name is None:
             return
         if name not in self._views:

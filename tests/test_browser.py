@@ -4,7 +4,9 @@ from pathlib import Path
 
 import nbformat
 
-from mlops_workbench.contract import load_contract
+from mlops_workbench.contract import infer_contract, load_contract
+from mlops_workbench.data import demo_batch, demo_frame
+from mlops_workbench.validation import validate
 
 
 def notebook(path: Path, *cells: str) -> Path:
@@ -35,13 +37,17 @@ def test_contract_review_previews_and_saves_from_the_browser(tmp_path, voila, br
                   "from mlops_workbench.data import demo_frame, demo_batch\n"
                   "from mlops_workbench.contract import infer_contract\nfrom mlops_workbench.review import ContractReview\n"
                   "review = ContractReview(infer_contract(demo_frame(), target='species'), 'contract.yaml', sample=demo_batch())\n"
-                  "review.widget")
+                  "review")
+    expected = validate(demo_batch(), infer_contract(demo_frame(), target="species"))  # what the preview must compute
     page = browser_page
     page.goto(voila(nb, tmp_path), timeout=120_000)
     page.wait_for_selector("button:has-text('Validate a sample')", timeout=120_000)
     page.click("button:has-text('Validate a sample')")
-    page.wait_for_function("document.body.innerText.includes('bill_length_mm')", timeout=60_000)
-    assert "Atlantis" in page.inner_text("body") or "categories" in page.inner_text("body")
+    page.wait_for_function("document.body.innerText.includes('validation FAILED')", timeout=60_000)
+    body = page.inner_text("body")
+    assert expected.summary() in body  # the planted rows' failure count, as computed, e.g. "3 error(s)"
+    assert f"{expected.counts()['error']} error(s)" in body and expected.counts()["error"] == 3
+    assert "Atlantis" in body  # the unseen island is shown among the failing examples
     page.click("button:has-text('Save')")
     for _ in range(120):
         if (tmp_path / "contract.yaml").exists():
@@ -57,7 +63,7 @@ def test_model_comparison_renders_leaderboard_and_plots(tmp_path, voila, browser
                   "from mlops_workbench.compare import ModelComparison\n"
                   "frame = demo_frame()\n"
                   "board = compare(frame, 'species', 'classification', ['dummy', 'logistic'], ['balanced_accuracy'], folds=3, n_jobs=1)\n"
-                  "ModelComparison(board, frame, 'species').widget")
+                  "ModelComparison(board, frame, 'species')")
     page = browser_page
     page.goto(voila(nb, tmp_path), timeout=120_000)
     page.wait_for_selector(".widget-select-multiple", timeout=180_000)

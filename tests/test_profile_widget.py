@@ -22,11 +22,12 @@ def test_picking_a_column_shows_its_summary_plot_and_relation(penguins, tmp_path
     for name in penguins.columns:
         assert f"<td>{name}</td>" in ex.overview.value
     ex.picker.value = "island"
-    assert "<b>island</b>" in ex.column.value and "<td>Biscoe</td><td>168</td>" in ex.column.value
+    assert ex.column == "island"  # the picker and the widget's `column` trait are one
+    assert "<b>island</b>" in ex.column_view.value and "<td>Biscoe</td><td>168</td>" in ex.column_view.value
     assert "class rates per level" in ex.relation.value and "Torgersen" in ex.relation.value
     assert bytes(ex.plot.value[:4]) == b"\x89PNG"
     ex.picker.value = "body_mass_g"
-    assert "<td>count</td><td>342</td>" in ex.column.value and "mean per class" in ex.relation.value
+    assert "<td>count</td><td>342</td>" in ex.column_view.value and "mean per class" in ex.relation.value
     body_mass_plot = bytes(ex.plot.value)
     ex.picker.value = "species"
     assert "is the target" in ex.relation.value
@@ -52,7 +53,7 @@ def test_the_flags_are_in_the_overview(tmp_path):
     for flag in ("id_like", "constant", "infinite"):
         assert f">{flag}</span>" in ex.overview.value
     ex.picker.value = "x"
-    assert "<td>infinite</td><td>1</td>" in ex.column.value
+    assert "<td>infinite</td><td>1</td>" in ex.column_view.value
 
 
 def test_the_report_button_writes_the_report_and_states_mode_and_sample(penguins, tmp_path):
