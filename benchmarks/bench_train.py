@@ -14,8 +14,9 @@ import pandas as pd
 from sklearn.datasets import make_classification
 from sklearn.model_selection import cross_validate
 
+from mlops_workbench.candidates import make_pipeline, parse_candidate
 from mlops_workbench.tracking import Tracker
-from mlops_workbench.train import compare, make_cv, make_pipeline, parse_candidate
+from mlops_workbench.train import compare, make_cv
 
 CANDIDATES = ["dummy", "linear", "random_forest", "hist_gradient_boosting"]
 METRICS = ["balanced_accuracy", "roc_auc", "f1"]

@@ -21,12 +21,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import get_scorer
 
+from .candidates import check_metrics, make_pipeline, parse_candidate
 from .core import CheckFailed, Settings, code_version, error_line, objective_card, write_atomic
 from .diagnostics import comparison_figure, importances, plot_kinds, prediction_data
 from .registry import alias_version, dump_model, load_version, log_model, promote
 from .reports import html_page, markdown_html, markdown_table, save_figure
 from .tracking import Tracker
-from .train import TrainOutputs, check_metrics, fit_final, leaderboard_view, make_pipeline, parse_candidate
+from .train import TrainOutputs, fit_final, leaderboard_view
 
 # %% auto #0
 __all__ = ['holdout_metrics', 'calibration', 'resource_usage', 'Gate', 'check_gates', 'failures', 'baseline_score',

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from .candidates import Candidate, parse_candidate
 from .core import BadInput, DataError, InfraError, error_line
 from .tracking import TrackedRun, Tracker
-from .train import Candidate, parse_candidate
 
 # %% auto #0
 __all__ = ['TRUSTED_MODULES', 'dump_model', 'untrusted_types', 'load_model_bytes', 'estimator_modules', 'alias_version',

@@ -27,14 +27,13 @@ from mlops_workbench.profile import (
 from mlops_workbench.train import (
     Leaderboard,
     TrainOutputs,
-    column_kinds,
-    column_roles,
     compare_from_settings,
     fit_final,
     rebuild_leaderboard,
     tune,
 )
 
+from .candidates import column_kinds, column_roles
 from .contract import Contract, infer_contract, load_contract, save_contract
 from .core import BadInput, CheckFailed, Settings, StageOutputs, code_version, error_line, write_atomic
 from .data import fingerprint, load_data, split_holdout

@@ -8,12 +8,13 @@ import skops.io
 from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
+from mlops_workbench.candidates import make_pipeline, parse_candidate
 from mlops_workbench.core import CheckFailed, InfraError, load_settings
 from mlops_workbench.data import split_holdout
 from mlops_workbench.evaluate import evaluate
 from mlops_workbench.registry import promote
 from mlops_workbench.tracking import Tracker
-from mlops_workbench.train import TrainOutputs, fit_final, make_pipeline, parse_candidate
+from mlops_workbench.train import TrainOutputs, fit_final
 
 
 @pytest.fixture(scope="module")
