@@ -59,19 +59,16 @@ def main(
     except click.Abort:
         click.echo("mlops-wb: aborted", err=True)
         return 1
-    except WorkbenchError as e:
-        if debug:
-            traceback.print_exc()
-        click.echo(f"mlops-wb: error: {e}", err=True)
-        return e.exit_code
     except KeyboardInterrupt:
         click.echo("mlops-wb: interrupted", err=True)
         return 130
-    except Exception as e:
+    except Exception as e:  # the workbench's own errors, and anything else as an internal error (exit 3)
         if debug:
             traceback.print_exc()
-        click.echo(f"mlops-wb: internal error: {type(e).__name__}: {e} (run with --debug for the traceback)", err=True)
-        return 3
+        ours = isinstance(e, WorkbenchError)
+        line = f"error: {e}" if ours else f"internal error: {type(e).__name__}: {e} (run with --debug for the traceback)"
+        click.echo(f"mlops-wb: {line}", err=True)
+        return e.exit_code if ours else 3
 
 def _entry() -> None:
     "Console-script entry point."

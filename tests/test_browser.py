@@ -9,21 +9,21 @@ from mlops_workbench.data import demo_batch, demo_frame
 from mlops_workbench.validation import validate
 
 
-def notebook(path: Path, *cells: str) -> Path:
+def open_in_voila(page, voila, folder: Path, name: str, source: str, selector: str, timeout: float = 120_000):
+    "Write a one-cell notebook, serve it with Voila, open it in the page and wait for `selector` to render."
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    nb.cells = [nbformat.v4.new_code_cell(source)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
-    return path
+    nbformat.write(nb, folder / name)
+    page.goto(voila(folder / name, folder), timeout=120_000)
+    page.wait_for_selector(selector, timeout=timeout)
+    return page
 
 
 def test_explorer_renders_in_voila_and_answers_a_column_pick(tmp_path, voila, browser_page):
-    nb = notebook(tmp_path / "explore.ipynb",
-                  "from mlops_workbench.data import demo_frame\nfrom mlops_workbench.explorer import Explorer\n"
-                  "Explorer(demo_frame(), target='species')")
-    page = browser_page
-    page.goto(voila(nb, tmp_path), timeout=120_000)
-    page.wait_for_selector(".widget-tab", timeout=120_000)
+    page = open_in_voila(browser_page, voila, tmp_path, "explore.ipynb",
+                         "from mlops_workbench.data import demo_frame\nfrom mlops_workbench.explorer import Explorer\n"
+                         "Explorer(demo_frame(), target='species')", ".widget-tab")
     assert "344" in page.inner_text("body")  # the header states the rows
     page.get_by_text("Column", exact=True).first.click()
     picker = page.locator(".widget-dropdown select").first
@@ -33,15 +33,12 @@ def test_explorer_renders_in_voila_and_answers_a_column_pick(tmp_path, voila, br
 
 
 def test_contract_review_previews_and_saves_from_the_browser(tmp_path, voila, browser_page):
-    nb = notebook(tmp_path / "review.ipynb",
-                  "from mlops_workbench.data import demo_frame, demo_batch\n"
-                  "from mlops_workbench.contract import infer_contract\nfrom mlops_workbench.review import ContractReview\n"
-                  "review = ContractReview(infer_contract(demo_frame(), target='species'), 'contract.yaml', sample=demo_batch())\n"
-                  "review")
     expected = validate(demo_batch(), infer_contract(demo_frame(), target="species"))  # what the preview must compute
-    page = browser_page
-    page.goto(voila(nb, tmp_path), timeout=120_000)
-    page.wait_for_selector("button:has-text('Validate a sample')", timeout=120_000)
+    page = open_in_voila(browser_page, voila, tmp_path, "review.ipynb",
+                         "from mlops_workbench.data import demo_frame, demo_batch\n"
+                         "from mlops_workbench.contract import infer_contract\nfrom mlops_workbench.review import ContractReview\n"
+                         "ContractReview(infer_contract(demo_frame(), target='species'), 'contract.yaml', sample=demo_batch())",
+                         "button:has-text('Validate a sample')")
     page.click("button:has-text('Validate a sample')")
     page.wait_for_function("document.body.innerText.includes('validation FAILED')", timeout=60_000)
     body = page.inner_text("body")
@@ -58,15 +55,13 @@ def test_contract_review_previews_and_saves_from_the_browser(tmp_path, voila, br
 
 
 def test_model_comparison_renders_leaderboard_and_plots(tmp_path, voila, browser_page):
-    nb = notebook(tmp_path / "compare.ipynb",
-                  "from mlops_workbench.data import demo_frame\nfrom mlops_workbench.train import compare\n"
-                  "from mlops_workbench.compare import ModelComparison\n"
-                  "frame = demo_frame()\n"
-                  "board = compare(frame, 'species', 'classification', ['dummy', 'logistic'], ['balanced_accuracy'], folds=3, n_jobs=1)\n"
-                  "ModelComparison(board, frame, 'species')")
-    page = browser_page
-    page.goto(voila(nb, tmp_path), timeout=120_000)
-    page.wait_for_selector(".widget-select-multiple", timeout=180_000)
+    page = open_in_voila(browser_page, voila, tmp_path, "compare.ipynb",
+                         "from mlops_workbench.data import demo_frame\nfrom mlops_workbench.train import compare\n"
+                         "from mlops_workbench.compare import ModelComparison\n"
+                         "frame = demo_frame()\n"
+                         "board = compare(frame, 'species', 'classification', ['dummy', 'logistic'], ['balanced_accuracy'], folds=3, n_jobs=1)\n"
+                         "ModelComparison(board, frame, 'species')",
+                         ".widget-select-multiple", timeout=180_000)
     page.wait_for_selector(".jp-OutputArea img, .widget-output img", timeout=120_000)
     text = page.inner_text("body")
     assert text.index("linear\t1") < text.index("dummy\t2")  # best first: the baseline ranks last
