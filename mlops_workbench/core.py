@@ -8,6 +8,7 @@ from __future__ import annotations
 import configparser
 import contextlib
 import dataclasses
+import errno
 import json
 import math
 import os
@@ -73,6 +74,12 @@ def error_line(
     return lines[0] if lines else "" if isinstance(error, str) else type(error).__name__
 
 # %% ../nbs/00_core.ipynb #aa97f156
+def _umask() -> int:
+    "The process's umask (set back at once: reading it means setting it)."
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
 @contextlib.contextmanager
 def atomic_path(
     dest: str | os.PathLike,  # final path; its folder is created if missing
@@ -81,11 +88,16 @@ def atomic_path(
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    os.fchmod(fd, 0o666 & ~_umask())  # a new file's usual mode, not mkstemp's private 0600
     os.close(fd)
     tmp = Path(tmp)
     try:
         yield tmp
         os.replace(tmp, dest)
+    except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise InfraError(f"{dest}: no space left on the device; the previous file is unchanged") from None
+        raise
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -186,6 +198,8 @@ class DataSettings:
     batch: Annotated[Path | None, "the new batch to validate and score"] = None
     target: Annotated[str, "the target column"] = ""
     id_columns: Annotated[list[str], "identifier columns, never used as features"] = field(default_factory=list)
+    sep: Annotated[str, "the CSV separator; empty: detected from the file"] = ""
+    encoding: Annotated[str, "the CSV text encoding; empty: detected from the file"] = ""
 
 @dataclass
 class ObjectiveSettings:
