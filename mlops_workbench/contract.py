@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -375,11 +376,12 @@ def save_contract(
     path: str | os.PathLike,  # where to write the YAML
     bump: bool = False,  # raise the version by one (a reviewed edit)
 ) -> Path:
-    "Check and write the contract as YAML, atomically; return the path."
+    "Check and write the contract as YAML, atomically; return the path. With `bump`, the version goes up only once written."
     check_contract(contract)
-    if bump:
-        contract.version += 1
-    return write_atomic(path, contract_yaml(contract))
+    version = contract.version + 1 if bump else contract.version
+    written = write_atomic(path, contract_yaml(dataclasses.replace(contract, version=version)))
+    contract.version = version
+    return written
 
 # %% ../nbs/06_contract.ipynb #bedad4a6
 def _parse_with_lines(text: str, source: str) -> tuple[Any, dict[tuple, int]]:

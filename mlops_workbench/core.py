@@ -224,6 +224,7 @@ class ModelsSettings:
     tuning_budget_seconds: Annotated[float, "time budget for tuning the best candidate"] = 60.0
     n_jobs: Annotated[int, "parallel jobs for cross-validation (-1: all cores)"] = -1
     register_challenger: Annotated[bool, "register a model that fails a gate as `challenger`"] = False
+    trusted_modules: Annotated[list[str], "further modules whose types a model file may hold (beyond scikit-learn's and the candidates')"] = field(default_factory=list)
 
 @dataclass
 class TrackingSettings:
@@ -285,6 +286,7 @@ class Settings:
     profile: ProfileSettings = field(default_factory=ProfileSettings)
     dashboard: DashboardSettings = field(default_factory=DashboardSettings)
     alerts: AlertsSettings = field(default_factory=AlertsSettings)
+    origins: dict[str, str] = field(default_factory=dict)  # "section.key" -> where its value came from, for messages
 
     @property
     def experiment(self) -> str:
@@ -295,6 +297,16 @@ class Settings:
     def registered_model(self) -> str:
         "The registered model name."
         return self.tracking.registered_model or self.project.name
+
+    def origin(
+        self,
+        section: str,  # a section, e.g. "data"
+        key: str,  # a key of it, e.g. "target"
+    ) -> str:
+        "Where a value came from, for a message: `[data] target = species (from ./settings.ini)`."
+        value = getattr(getattr(self, section), key)
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+        return f"[{section}] {key} = {shown} ({self.origins.get(f'{section}.{key}', 'the default')})"
 
 # %% ../nbs/00_core.ipynb #3a7e55e9
 _TRUE = {"1", "true", "yes", "on"}
@@ -417,23 +429,27 @@ def load_settings(
         raise SettingsError(f"{source}: settings file not found")
     root = source.parent if source else Path.cwd().resolve()
     values: dict[str, dict[str, typing.Any]] = {s: {} for s in SECTIONS}
+    origins: dict[str, str] = {}
     if source:
         for section, items in _read_ini(source).items():
             for key, raw in items.items():
                 values.setdefault(section, {})[key] = convert_value(raw, section, key, str(source))
+                origins[f"{section}.{key}"] = f"from {source}"
     for name, raw in environ.items():
         if name.startswith(ENV_PREFIX) and name != ENV_PREFIX + "SETTINGS":
             section, _, key = name[len(ENV_PREFIX):].lower().partition("_")
             if section in SECTIONS:
                 values[section][key] = convert_value(raw, section, key, f"environment variable {name}")
+                origins[f"{section}.{key}"] = f"from environment variable {name}"
     for dotted, raw in (overrides or {}).items():
         section, _, key = dotted.partition(".")
         values.setdefault(section, {})[key] = convert_value(raw, section, key, f"parameter {dotted}")
+        origins[dotted] = f"from parameter {dotted}"
     sections = {s: SECTIONS[s](**values[s]) for s in SECTIONS}
     for obj in sections.values():
         _resolve_paths(obj, root)
     sections["tracking"].uri = _resolve_tracking_uri(sections["tracking"].uri, root)
-    return Settings(root=root, source=source, **sections)
+    return Settings(root=root, source=source, **sections, origins=origins)
 
 # %% ../nbs/00_core.ipynb #fa9ce1e4
 def _field_help(cls: type) -> dict[str, str]:

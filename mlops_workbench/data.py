@@ -23,8 +23,8 @@ from .core import DataError, error_line
 
 # %% auto #0
 __all__ = ['SUPPORTED_SUFFIXES', 'KINDS', 'DEMO_PLANTS', 'parse_dates', 'column_not_found', 'load_data', 'type_family', 'kind_of',
-           'column_kind', 'fingerprint', 'infer_task', 'check_target', 'split_holdout', 'demo_frame', 'demo_batch',
-           'regression_frame']
+           'column_kind', 'row_hashes', 'fingerprint', 'infer_task', 'check_target', 'split_holdout', 'demo_frame',
+           'demo_batch', 'regression_frame']
 
 # %% ../nbs/01_data.ipynb #4ae7691d
 SUPPORTED_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -164,6 +164,14 @@ def column_kind(
     return kind_of(col.dtype, len(uniques), {type_family(u) for u in uniques[:10_000]}, max_categories)
 
 # %% ../nbs/01_data.ipynb #f0398d10
+def row_hashes(
+    frame: pd.DataFrame,  # the rows
+) -> np.ndarray:
+    "One stable 64-bit hash per row (its values, not its index), the same in every process."
+    if not len(frame.columns):
+        return np.zeros(len(frame), dtype=np.uint64)
+    return pd.util.hash_pandas_object(frame, index=False, categorize=True).to_numpy()
+
 def fingerprint(
     frame: pd.DataFrame,  # the data set
 ) -> str:
@@ -171,8 +179,7 @@ def fingerprint(
     h = hashlib.sha256()
     h.update(repr([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode())
     if len(frame.columns) and len(frame):
-        rows = pd.util.hash_pandas_object(frame, index=False, categorize=True)
-        h.update(rows.to_numpy().tobytes())
+        h.update(row_hashes(frame).tobytes())
     h.update(str(len(frame)).encode())
     return f"sha256:{h.hexdigest()}"
 

@@ -21,17 +21,27 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import get_scorer
 
+from mlops_workbench.registry import (
+    alias_version,
+    dump_model,
+    load_version,
+    log_model,
+    promote,
+    trusted_modules,
+    version_training_rows,
+)
+
 from .candidates import check_metrics, make_pipeline, parse_candidate
 from .core import CheckFailed, Settings, code_version, error_line, objective_card, write_atomic
+from .data import row_hashes
 from .diagnostics import comparison_figure, importances, plot_kinds, prediction_data
-from .registry import alias_version, dump_model, load_version, log_model, promote
 from .reports import html_page, markdown_html, markdown_table, save_figure
 from .tracking import Tracker
 from .train import TrainOutputs, fit_final, leaderboard_view
 
 # %% auto #0
 __all__ = ['holdout_metrics', 'calibration', 'resource_usage', 'Gate', 'check_gates', 'failures', 'baseline_score',
-           'champion_score', 'save_plots', 'model_card', 'card_html', 'Evaluation', 'evaluate']
+           'ChampionScore', 'champion_score', 'save_plots', 'model_card', 'card_html', 'Evaluation', 'evaluate']
 
 # %% ../nbs/12_evaluate.ipynb #95e374a5
 class _Replay(BaseEstimator):
@@ -174,6 +184,8 @@ def check_gates(
     champion: float | None,  # the champion's primary metric on the holdout; None: no champion
     resources: dict[str, float],  # from `resource_usage`
     champion_error: str = "",  # why the champion could not be scored, if it could not
+    versus_champion: float | None = None,  # the model's metric on the rows the champion was scored on (default: `score`)
+    champion_rows: str = "",  # which rows those were, for the gate's line (e.g. "on 58 holdout rows it was not trained on")
 ) -> list[Gate]:
     "Every gate of the objective, evaluated."
     o, m = objective, objective.primary_metric
@@ -191,9 +203,11 @@ def check_gates(
     elif champion is None:
         gates.append(Gate("champion", True, score, None, "no champion yet"))
     else:
+        mine = score if versus_champion is None else versus_champion
         floor = champion - o.champion_tolerance
-        gates.append(Gate("champion", score >= floor, score, floor,
-                          f"{m} {score:.4f} is {'within' if score >= floor else 'worse than'} the champion's {champion:.4f} less the tolerance {o.champion_tolerance:g}"))
+        rows = f" {champion_rows}" if champion_rows else ""
+        gates.append(Gate("champion", mine >= floor, mine, floor,
+                          f"{m} {mine:.4f} is {'within' if mine >= floor else 'worse than'} the champion's {champion:.4f} less the tolerance {o.champion_tolerance:g}{rows}"))
     for name, key, limit, unit in (("fit_time", "fit_seconds", o.max_fit_seconds, " s"), ("latency", "latency_p95_ms", o.max_latency_ms, " ms"),
                                    ("model_size", "model_mb", o.max_model_mb, " MB")):
         if limit is not None:
@@ -221,6 +235,25 @@ def baseline_score(
     model, _ = fit_final(pipeline, train, target)
     return float(get_scorer(metric)(model, holdout.drop(columns=[target]), holdout[target]))
 
+@dataclass
+class ChampionScore:
+    "The current champion scored on this holdout, on the rows it was not trained on."
+    version: str | None = None  # the champion's version; None: there is no champion
+    score: float | None = None  # its primary metric on `rows`; None: not scored
+    error: str = ""  # why it could not be scored
+    rows: np.ndarray | None = None  # which holdout rows it was scored on (a mask); None: all of them
+    seen: int | None = None  # holdout rows left out because it was trained on them; None: its training rows are unknown
+
+    def basis(self) -> str:
+        "Which rows the comparison is on, for the gate's line and the card."
+        if self.version is None:
+            return ""
+        if self.seen is None:
+            return ("on the whole holdout, possibly biased: the champion's training rows are not recorded, so rows it "
+                    "was trained on may be in this holdout")
+        kept = len(self.rows) - self.seen if self.rows is not None else 0
+        return f"on the {kept} holdout rows it was not trained on ({self.seen} left out)"
+
 def champion_score(
     tracker: Tracker,  # the project's tracker
     name: str,  # registered model name
@@ -228,16 +261,24 @@ def champion_score(
     y: pd.Series,  # holdout target
     metric: str,  # the primary metric
     extra_modules: list[str] | tuple[str, ...] = (),  # further modules to trust when loading
-) -> tuple[str | None, float | None, str]:
-    "(champion version, its score on this holdout, why it could not be scored) — (None, None, '') without a champion."
+    holdout_rows: np.ndarray | None = None,  # `data.row_hashes` of the holdout (features and target), to leave out rows it saw
+) -> ChampionScore:
+    "The champion scored on the holdout rows it was not trained on; `ChampionScore()` when there is none."
     version = alias_version(tracker.client, name, "champion")  # a registry failure is exit 3, not "no champion"
     if version is None:
-        return None, None, ""
+        return ChampionScore()
     try:
         model = load_version(tracker, version, extra_modules)
-        return str(version.version), float(get_scorer(metric)(model, X, y)), ""
+        trained_on = version_training_rows(tracker, version) if holdout_rows is not None else None
+        if trained_on is None:
+            return ChampionScore(str(version.version), float(get_scorer(metric)(model, X, y)))
+        unseen = ~np.isin(holdout_rows, trained_on)
+        if not unseen.any():
+            return ChampionScore(str(version.version), None, "it was trained on every row of this holdout", unseen, len(unseen))
+        score = float(get_scorer(metric)(model, X[unseen], y[unseen]))
+        return ChampionScore(str(version.version), score, "", unseen, int((~unseen).sum()))
     except Exception as e:  # a champion that cannot be loaded or scored fails its gate, with the reason
-        return str(version.version), None, error_line(e)
+        return ChampionScore(str(version.version), None, error_line(e))
 
 # %% ../nbs/12_evaluate.ipynb #369aaed5
 def _calibration_figure(table: pd.DataFrame):
@@ -285,6 +326,7 @@ def model_card(
     limits: list[str] | None = None,  # known limits, one per line
     evaluate_run_id: str = "",  # the MLflow run of the evaluation
     workbench_run_id: str = "",  # the workbench run (`reports/runs/<id>/`), empty when interactive
+    champion: ChampionScore | None = None,  # the champion it was compared with
 ) -> str:
     "The model card as markdown."
     gate_table = pd.DataFrame([{"gate": g.name, "result": "pass" if g.passed else "**FAIL**", "detail": g.detail} for g in gates])
@@ -304,6 +346,7 @@ def model_card(
         f"- workbench run: `{workbench_run_id or 'none (interactive)'}`{run_folder}", "",
         "## Holdout metrics (95% bootstrap intervals)", "", markdown_table(metrics[["metric", "value", "ci_low", "ci_high"]]),
         "## Gates", "", markdown_table(gate_table),
+        *([f"- compared with champion version {champion.version} {champion.basis()}", ""] if champion and champion.version else []),
         "## Resource use", "",
         f"- fit time {resources['fit_seconds']:.3f} s; p95 one-row latency {resources['latency_p95_ms']:.2f} ms; "
         f"size {resources['model_mb']:.3f} MB", "",
@@ -339,6 +382,7 @@ class Evaluation:
     run_id: str = ""  # the MLflow evaluate run
     version: str | None = None  # the registered version, if any
     aliases: list[str] = field(default_factory=list)  # aliases moved to it
+    champion_basis: str = ""  # which holdout rows the champion was compared on
 
     @property
     def passed(self) -> bool:
@@ -401,11 +445,12 @@ def evaluate(
     score = float(scores.iloc[0]["value"])
     cal, cal_summary = (calibration(model, X, y) if o.task == "classification" and hasattr(model, "predict_proba") else (None, {}))
     base = baseline_score(train, holdout, target, o.task, o.primary_metric, trained.roles, trained.kinds, settings.data.id_columns)
-    champ_version, champ, champ_error = champion_score(tracker, settings.registered_model, X, y, o.primary_metric,
-                                                       trained.trusted_modules)
+    trusted = trusted_modules(settings)
+    champ = champion_score(tracker, settings.registered_model, X, y, o.primary_metric, trusted, row_hashes(holdout))
+    versus = None if champ.rows is None or not champ.rows.any() else float(get_scorer(o.primary_metric)(model, X[champ.rows], y[champ.rows]))
     resources = resource_usage(model, X, trained.fit_seconds, latency_repeats)
-    gates = check_gates(o, score, base, champ, resources, champ_error)
-    result = Evaluation(scores, gates, resources, base, (champ_version, champ), cal, cal_summary)
+    gates = check_gates(o, score, base, champ.score, resources, champ.error, versus, champ.basis())
+    result = Evaluation(scores, gates, resources, base, (champ.version, champ.score), cal, cal_summary, champion_basis=champ.basis())
     result.plots = save_plots(model, X, y, o.task, o.primary_metric, folder / "plots", cal, m.seed)
     with tracker.run("evaluate", parent_run_id or trained.train_run_id or None, {"mlops_wb.kind": "evaluate"}) as run:
         result.run_id = run.id
@@ -413,7 +458,7 @@ def evaluate(
                     "a gate failed: registered as `challenger`" if m.register_challenger else "a gate failed: not registered")
         run_tags = tracker.client.get_run(run.id).data.tags
         card = model_card(settings, trained, scores, gates, resources, leaderboard, cal_summary, decision,
-                          _limits(trained, len(holdout)), run.id, run_tags.get("mlops_wb.run_id", ""))
+                          _limits(trained, len(holdout)), run.id, run_tags.get("mlops_wb.run_id", ""), champ)
         result.card = write_atomic(folder / "model_card.md", card)
         write_atomic(folder / "model_card.html", card_html(card, f"Model card: {settings.registered_model}"))
         write_atomic(folder / "holdout_metrics.csv", scores.to_csv(index=False))
@@ -424,14 +469,16 @@ def evaluate(
                          **{f"holdout_{r.metric}_ci_low": r.ci_low for r in scores.itertuples()},
                          **{f"holdout_{r.metric}_ci_high": r.ci_high for r in scores.itertuples()},
                          "baseline_score": base, **resources, **cal_summary,
-                         **({"champion_score": champ} if champ is not None else {})},
+                         **({"champion_score": champ.score} if champ.score is not None else {})},
                 tags={"mlops_wb.gates": "passed" if result.passed else "failed",
                       **{f"mlops_wb.gate.{g.name}": "pass" if g.passed else "fail" for g in gates}})
         for path in result.plots:
             run.artifact(path, "plots")
         for name in ("model_card.md", "model_card.html", "holdout_metrics.csv"):
             run.artifact(folder / name, "evaluate")
-        info = log_model(run, model, X, [folder / "model_card.md", folder / "model_card.html"], trained.trusted_modules)
+        rows_file = Path(trained.folder) / trained.training_rows if trained.folder and trained.training_rows else None
+        shipped = [folder / "model_card.md", folder / "model_card.html", *([rows_file] if rows_file and rows_file.is_file() else [])]
+        info = log_model(run, model, X, shipped, trusted)
         outcome = promote(tracker, settings.registered_model, info, run.id, result.passed, m.register_challenger,
                           _version_tags(trained, run_tags, run.id, settings, score, result.passed), card, on_step)
         result.version, result.aliases = outcome["version"], outcome["aliases"]

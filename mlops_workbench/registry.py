@@ -17,12 +17,12 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from .candidates import Candidate, parse_candidate
-from .core import BadInput, DataError, InfraError, error_line
+from .core import BadInput, DataError, InfraError, Settings, error_line
 from .tracking import TrackedRun, Tracker
 
 # %% auto #0
-__all__ = ['TRUSTED_MODULES', 'dump_model', 'untrusted_types', 'load_model_bytes', 'estimator_modules', 'alias_version',
-           'load_version', 'log_model', 'promote']
+__all__ = ['TRUSTED_MODULES', 'TRAINING_ROWS', 'dump_model', 'untrusted_types', 'load_model_bytes', 'estimator_modules',
+           'trusted_modules', 'alias_version', 'load_version', 'version_training_rows', 'log_model', 'promote']
 
 # %% ../nbs/11_registry.ipynb #a73761a8
 TRUSTED_MODULES: tuple[str, ...] = ("sklearn.", "numpy.", "scipy.", "mlops_workbench.", "builtins.", "collections.")
@@ -69,6 +69,14 @@ def estimator_modules(
             continue
     return sorted(set(out))
 
+# %% ../nbs/11_registry.ipynb #c6aa1a6f
+def trusted_modules(
+    settings: Settings,  # the project's settings: [models] candidates and trusted_modules
+) -> list[str]:
+    "The modules a model file of this project may hold types of, beyond `TRUSTED_MODULES`."
+    names = estimator_modules(settings.models.candidates, settings.objective.task) + settings.models.trusted_modules
+    return sorted(set(names))
+
 # %% ../nbs/11_registry.ipynb #b9166b66
 def alias_version(
     client: Any,  # an MlflowClient
@@ -98,6 +106,18 @@ def load_version(
     if not files:
         raise DataError(f"version {version.version} has no skops model file")
     return load_model_bytes(files[0].read_bytes(), extra_modules, f"version {version.version}")
+
+TRAINING_ROWS = "training_rows.npy"  # the row hashes of a model's training split, shipped among its files
+
+def version_training_rows(
+    tracker: Tracker,  # the project's tracker
+    version: Any,  # a model version (from `alias_version`)
+) -> np.ndarray | None:
+    "The row hashes of the data a registered version was trained on (`data.row_hashes`), or None when not recorded."
+    import mlflow
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=version.source, tracking_uri=tracker.uri))
+    found = sorted(local.rglob(TRAINING_ROWS)) if local.is_dir() else []
+    return np.load(found[0], allow_pickle=False) if found else None
 
 # %% ../nbs/11_registry.ipynb #0c94976c
 def log_model(

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mlops_workbench.profile import (
@@ -36,11 +38,11 @@ from mlops_workbench.train import (
 from .candidates import column_kinds, column_roles
 from .contract import Contract, infer_contract, load_contract, save_contract
 from .core import BadInput, CheckFailed, Settings, StageOutputs, code_version, error_line, write_atomic
-from .data import fingerprint, load_data, split_holdout
+from .data import fingerprint, load_data, row_hashes, split_holdout
 from .diagnostics import leaderboard_figure
 from .drift import detect_drift
 from .evaluate import evaluate as evaluate_model
-from .registry import dump_model, estimator_modules, load_model_bytes
+from .registry import TRAINING_ROWS, dump_model, load_model_bytes, trusted_modules
 from .reports import markdown_html, save_figure
 from .summary import FLAGS, quick_summary
 from .tracking import Tracker, track
@@ -74,6 +76,12 @@ def _write_view(folder: Path, parts: list[str]) -> str:
     "Write the stage's view (HTML parts joined) atomically; return its file name."
     write_atomic(folder / "view.html", "<div class='mlops-wb-stage'>" + "".join(parts) + "</div>\n")
     return "view.html"
+
+def _npy(array: Any) -> bytes:
+    "An array as the bytes of a .npy file (no pickled objects)."
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
 
 def _img(png: bytes | Path, alt: str) -> str:
     "An <img> with the PNG embedded, so the view needs no other file."
@@ -291,6 +299,7 @@ def train(
             tuning_method, seed=seed, n_jobs=settings.models.n_jobs, tracker=tracker)
         model, fit_seconds = fit_final(tuning.pipeline if tuning else board.pipelines[name], train_split, target)
         write_atomic(folder / "model.skops", dump_model(model))
+        write_atomic(folder / TRAINING_ROWS, _npy(row_hashes(train_split)))
         write_atomic(folder / "leaderboard.csv", board.table.to_csv(index=False))
         write_atomic(folder / "leaderboard.html", board.display().to_html(index=False, na_rep=""))
         figure = save_figure(leaderboard_figure(board), folder / "leaderboard.png")
@@ -300,7 +309,7 @@ def train(
             tuning=tuning.to_dict() if tuning else None, fingerprint=fingerprint(data),
             contract_version=contract.version if contract else None, roles=roles, kinds=kinds,
             text_columns=[c for c in data.columns if role[c] == "feature" and kind[c] == "text"],
-            trusted_modules=estimator_modules(board.candidates, task), candidates=specs, metrics=board.metrics,
+            candidates=specs, metrics=board.metrics, training_rows=TRAINING_ROWS,
             train_rows=len(train_split), holdout_rows=len(holdout), train_run_id=run.id, pipeline_run_id=parent_run_id,
             code_version=code_version(settings.root), model="model.skops", leaderboard="leaderboard.csv", mlflow_run_id=run.id,
             view=_write_view(folder, [board.display().to_html(index=False, na_rep=""), _img(figure, "leaderboard"),
@@ -323,7 +332,7 @@ def load_trained(
         data = model_file.read_bytes()
     except OSError as e:
         raise BadInput(f"{model_file}: cannot read the model ({error_line(e)})") from None
-    return trained, load_model_bytes(data, trained.trusted_modules, str(model_file))
+    return trained, load_model_bytes(data, trusted_modules(settings), str(model_file))
 
 def load_leaderboard(
     settings: Settings,  # the project's settings
@@ -349,7 +358,7 @@ class EvaluateOutputs(StageOutputs):
     metrics: dict[str, float] = field(default_factory=dict)  # holdout value of each metric
     intervals: dict[str, list[float | None]] = field(default_factory=dict)  # each metric's 95% bootstrap interval
     baseline: float | None = None  # the Dummy baseline's primary metric on the holdout
-    champion: dict[str, Any] = field(default_factory=dict)  # the champion before: {version, score}
+    champion: dict[str, Any] = field(default_factory=dict)  # the champion before: {version, score, basis (rows compared on)}
     resources: dict[str, float] = field(default_factory=dict)  # fit time, latency, size
     failures: list[str] = field(default_factory=list)  # one line per failed gate
     card: str = ""  # the model card (markdown)
@@ -383,7 +392,7 @@ def evaluate(
         version=result.version, aliases=result.aliases, run_id=result.run_id,
         metrics={r.metric: r.value for r in result.metrics.itertuples()},
         intervals={r.metric: [r.ci_low, r.ci_high] for r in result.metrics.itertuples()}, baseline=result.baseline,
-        champion={"version": result.champion[0], "score": result.champion[1]}, resources=result.resources,
+        champion={"version": result.champion[0], "score": result.champion[1], "basis": result.champion_basis}, resources=result.resources,
         failures=result.failures(), card=str(result.card))
     outputs.save(folder / "outputs.json")
     return outputs

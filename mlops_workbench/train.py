@@ -401,7 +401,6 @@ class TrainOutputs(StageOutputs):
     roles: dict[str, str] | None = None  # column roles used (from the contract), None: from settings
     kinds: dict[str, str] | None = None  # column kinds used (from the contract), None: from the data
     text_columns: list[str] = field(default_factory=list)  # feature columns left out as free text
-    trusted_modules: list[str] = field(default_factory=list)  # estimator modules to trust when loading the model
     candidates: list[str] = field(default_factory=list)  # the candidates compared, as specified
     metrics: list[str] = field(default_factory=list)  # the metrics compared, the primary first
     train_rows: int = 0  # rows the model was fit on
@@ -411,6 +410,7 @@ class TrainOutputs(StageOutputs):
     code_version: dict[str, str] = field(default_factory=dict)  # package version and git commit
     model: str = ""  # the skops model file, in the stage folder
     leaderboard: str = ""  # the leaderboard CSV, in the stage folder
+    training_rows: str = ""  # the training split's row hashes (`data.row_hashes`, .npy), in the stage folder
 
 # %% ../nbs/10a_train.ipynb #01879550
 def compare_from_settings(

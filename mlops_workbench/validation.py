@@ -17,7 +17,7 @@ import pandas as pd
 
 from .contract import SEVERITIES, ColumnContract, Contract, load_contract, plain_value
 from .core import BadInput, Settings, write_atomic
-from .data import load_data
+from .data import load_data, row_hashes
 from .reports import html_page
 
 # %% auto #0
@@ -128,10 +128,6 @@ def _column_failures(
     return out
 
 # %% ../nbs/07_validation.ipynb #f44064aa
-def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
-    "One 64-bit hash per row (index ignored), for finding duplicate rows."
-    return pd.util.hash_pandas_object(frame, index=False, categorize=True).to_numpy()
-
 def _table_failures(
     batch: pd.DataFrame,  # the batch
     contract: Contract,  # the contract
@@ -160,7 +156,7 @@ def _table_failures(
                                f"between {lo if lo is not None else 0} and {hi if hi is not None else 'any number of'} rows",
                                [{"rows": len(batch)}]))
     if "duplicate_rows" in checks and len(batch) and len(batch.columns):
-        dup = pd.Series(_row_hashes(batch)).duplicated().to_numpy()
+        dup = pd.Series(row_hashes(batch)).duplicated().to_numpy()
         count = int(np.count_nonzero(dup))
         if count and count / len(batch) > checks["duplicate_rows"]["max_share"]:
             rows = batch.index[np.flatnonzero(dup)[:n_examples]]
