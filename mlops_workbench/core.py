@@ -375,16 +375,18 @@ ENV_PREFIX = "MLOPS_WB_"
 def find_settings(
     start: str | os.PathLike | None = None,  # folder to search from (default: the working folder)
 ) -> Path | None:
-    "The nearest `settings.ini` in `start` or its parents that has a workbench section, or None."
+    "The nearest `settings.ini` in `start` or its parents that has a workbench section, or None; a broken one is an error."
     start = Path(start or Path.cwd()).resolve()
     for folder in [start, *start.parents]:
         candidate = folder / "settings.ini"
         if candidate.is_file():
             parser = configparser.ConfigParser(interpolation=None)
-            with contextlib.suppress(configparser.Error, UnicodeDecodeError):
+            try:
                 parser.read(candidate, encoding="utf-8")
-                if any(s in SECTIONS for s in parser.sections()):
-                    return candidate
+            except (configparser.Error, UnicodeDecodeError) as e:  # not someone else's settings: a broken file
+                raise SettingsError(f"{candidate}: not a valid settings file ({error_line(e)})") from None
+            if any(s in SECTIONS for s in parser.sections()):
+                return candidate
     return None
 
 def _read_ini(path: Path) -> dict[str, dict[str, str]]:

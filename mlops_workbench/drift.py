@@ -240,11 +240,13 @@ def detect_drift(
     if contract is not None and not isinstance(contract, Contract):
         contract = load_contract(contract)
     profiles = reference_profiles(reference, contract, settings)
+    named = lambda data, fallback: str(data) if isinstance(data, (str, os.PathLike)) else fallback  # noqa: E731
     if not profiles:
-        raise DataError("the reference has no column drift can be measured on (numeric or categorical features)")
+        raise DataError(f"{named(reference, 'the reference')}: no column drift can be measured on "
+                        "(numeric or categorical features)")
     batch = load_data(current)
     if len(batch) == 0:
-        raise DataError("the current batch has no rows; drift needs at least one")
+        raise DataError(f"{named(current, 'the current batch')}: no rows; drift needs at least one")
     batch = batch.rename(columns=str)
     columns, missing = [], []
     for name, (kind, dist) in profiles.items():
@@ -259,5 +261,5 @@ def detect_drift(
         else:
             columns.append(result)
     if not columns:
-        raise DataError(f"the current batch has no values in any column drift is measured on ({', '.join(missing)})")
+        raise DataError(f"{named(current, 'the current batch')}: no values in any column drift is measured on ({', '.join(missing)})")
     return DriftReport(columns, v.psi_threshold, v.p_value, v.drift_share, missing)
