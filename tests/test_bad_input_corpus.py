@@ -14,11 +14,10 @@ import warnings
 from pathlib import Path
 
 import pytest
+from bad_inputs import GOOD_CONTRACT, GOOD_SETTINGS, REFERENCE, Kind, corpus
 
 from mlops_workbench.cli import main
 from mlops_workbench.data import demo_frame
-
-from bad_inputs import GOOD_CONTRACT, GOOD_SETTINGS, REFERENCE, Kind, corpus
 
 HIDDEN_ON_A_TERMINAL = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
 
