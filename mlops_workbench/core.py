@@ -9,8 +9,6 @@ import configparser
 import contextlib
 import dataclasses
 import errno
-import json
-import math
 import os
 import tempfile
 import typing
@@ -19,14 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
-
 # %% auto #0
 __all__ = ['SECTIONS', 'ENV_PREFIX', 'WorkbenchError', 'CheckFailed', 'BadInput', 'SettingsError', 'DataError', 'InfraError',
-           'error_type', 'error_line', 'atomic_path', 'write_atomic', 'jsonable', 'Record', 'StageOutputs',
-           'ProjectSettings', 'DataSettings', 'ObjectiveSettings', 'ModelsSettings', 'TrackingSettings',
-           'ValidationSettings', 'ProfileSettings', 'DashboardSettings', 'AlertsSettings', 'Settings', 'convert_value',
-           'find_settings', 'load_settings', 'settings_text', 'objective_card', 'code_version']
+           'error_type', 'error_line', 'atomic_path', 'write_atomic', 'ProjectSettings', 'DataSettings',
+           'ObjectiveSettings', 'ModelsSettings', 'TrackingSettings', 'ValidationSettings', 'ProfileSettings',
+           'DashboardSettings', 'AlertsSettings', 'Settings', 'convert_value', 'find_settings', 'load_settings',
+           'settings_text', 'objective_card', 'code_version']
 
 # %% ../nbs/00_core.ipynb #50db6bea
 class WorkbenchError(Exception):
@@ -113,75 +109,6 @@ def write_atomic(
         else:
             tmp.write_text(data, encoding="utf-8")
     return Path(dest)
-
-# %% ../nbs/00_core.ipynb #c9bf17bf
-def jsonable(
-    obj: object,  # dicts, lists, numpy scalars, timestamps...
-) -> object:
-    "Convert numpy scalars, NaN, timestamps and tuples so that json.dumps writes valid JSON."
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return None if not math.isfinite(obj) else float(obj)
-    if obj is None or isinstance(obj, str):
-        return obj
-    return str(obj)
-
-# %% ../nbs/00_core.ipynb #3fcdd4a3
-_R = typing.TypeVar("_R", bound="Record")
-
-@dataclass
-class Record:
-    "Base of the dataclasses kept as JSON files: stage outputs and run records."
-
-    def to_dict(self) -> dict[str, typing.Any]:
-        "The record as JSON-ready data."
-        return jsonable(dataclasses.asdict(self))
-
-    @classmethod
-    def from_dict(cls: type[_R], data: Mapping[str, typing.Any]) -> _R:
-        "Rebuild a record from its data; keys it does not know are ignored."
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
-
-    def save(self, path: str | os.PathLike) -> Path:
-        "Write the record as indented JSON, atomically; return the path."
-        return write_atomic(path, json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
-
-    @classmethod
-    def load(cls: type[_R], path: str | os.PathLike) -> _R:
-        "Read a record saved by `save`; `BadInput` naming the file when it is missing or not a record."
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            return cls.from_dict(data)
-        except FileNotFoundError:
-            raise BadInput(f"{path}: not found") from None
-        except (OSError, ValueError, TypeError, AttributeError) as e:
-            raise BadInput(f"{path}: not a readable {cls.__name__} ({error_line(e)})") from None
-
-# %% ../nbs/00_core.ipynb #7f8ef2b8
-@dataclass
-class StageOutputs(Record):
-    "What every stage records: its folder, the page that shows its result, its MLflow run."
-    folder: str = ""  # the stage folder
-    view: str = ""  # the stage's result as an HTML fragment (a file in the folder)
-    mlflow_run_id: str = ""  # the MLflow run of the stage ("" when nothing was logged)
-
-    def check(self) -> None:
-        "Raise `CheckFailed` when the stage found a reason to stop the run (the base: never)."
-
-    def _repr_html_(self) -> str:
-        "The stage's view, shown as the cell's output."
-        import html
-        path = Path(self.folder) / self.view
-        return path.read_text(encoding="utf-8") if self.view and path.is_file() else html.escape(repr(self))
 
 # %% ../nbs/00_core.ipynb #add76786
 @dataclass

@@ -26,9 +26,7 @@ import papermill
 from mlops_workbench.core import (
     BadInput,
     CheckFailed,
-    Record,
     Settings,
-    StageOutputs,
     WorkbenchError,
     code_version,
     error_line,
@@ -36,6 +34,7 @@ from mlops_workbench.core import (
     write_atomic,
 )
 
+from .reports import Record, StageOutputs
 from .steps import STAGES, EvaluateOutputs, ExploreOutputs, TrainOutputs, ValidateOutputs
 from .tracking import TrackedRun, Tracker
 

@@ -26,11 +26,11 @@ from mlops_workbench.core import (
     ProfileSettings,
     Settings,
     error_line,
-    jsonable,
     objective_card,
     write_atomic,
 )
 
+from .reports import jsonable
 from .summary import Summary, quick_summary
 
 # %% auto #0

@@ -37,13 +37,13 @@ from mlops_workbench.train import (
 
 from .candidates import column_kinds, column_roles
 from .contract import Contract, infer_contract, load_contract, save_contract
-from .core import BadInput, CheckFailed, Settings, StageOutputs, code_version, error_line, write_atomic
+from .core import BadInput, CheckFailed, Settings, code_version, error_line, write_atomic
 from .data import fingerprint, load_data, row_hashes, split_holdout
 from .diagnostics import leaderboard_figure
 from .drift import detect_drift
 from .evaluate import evaluate as evaluate_model
 from .registry import TRAINING_ROWS, dump_model, load_model_bytes, trusted_modules
-from .reports import markdown_html, save_figure
+from .reports import StageOutputs, markdown_html, save_figure
 from .summary import FLAGS, quick_summary
 from .tracking import Tracker, track
 from .validation import validate as validate_batch

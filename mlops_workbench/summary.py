@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .core import DataError, jsonable
+from .core import DataError
 from .data import column_not_found, infer_task, kind_of, type_family
+from .reports import jsonable
 
 # %% auto #0
 __all__ = ['BINS', 'TOP', 'QUANTILES', 'ID_LIKE_SHARE', 'SKEW_LIMIT', 'MANY_MISSING', 'LEAKAGE_LIMIT', 'CORRELATION_LIMIT',

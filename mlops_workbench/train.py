@@ -26,8 +26,9 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline
 
 from .candidates import Candidate, check_metrics, make_pipeline, parse_candidate
-from .core import BadInput, DataError, Settings, StageOutputs, error_line, jsonable
+from .core import BadInput, DataError, Settings, error_line
 from .data import column_not_found
+from .reports import StageOutputs, jsonable
 from .tracking import TrackedRun, Tracker, track
 
 # %% auto #0
