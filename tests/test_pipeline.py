@@ -86,7 +86,7 @@ def test_a_failed_check_stops_the_run_with_exit_1(project, cli):
 def test_a_dead_kernel_is_retried_then_exit_3(project, cli):
     result = cli("run", "--stages", "train", "-p", "crash=yes", cwd=project)
     assert result.returncode == 3
-    assert "stage train: kernel failure after 2 attempt(s)" in result.stderr
+    assert "stage train, cell 3: kernel failure after 2 attempt(s)" in result.stderr
     assert record(project)["stages"][0]["status"] == "failed"
 
 
