@@ -387,6 +387,14 @@ def _now() -> str:
     "The current UTC time, ISO formatted."
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
+def _end_mlflow_runs(tracker: Tracker, run_id: str, keep: str = "") -> None:
+    "Close as KILLED the MLflow runs of run `run_id` left RUNNING by a kernel that died, all but `keep`."
+    with contextlib.suppress(Exception):  # the record is what counts; MLflow's copy is a convenience
+        for run in tracker.client.search_runs([tracker.experiment_id],
+                                              f"tags.`mlops_wb.run_id` = '{run_id}' and attributes.status = 'RUNNING'"):
+            if run.info.run_id != keep:
+                tracker.client.set_terminated(run.info.run_id, "KILLED")
+
 def _close_interrupted(settings: Settings, tracker: Tracker | None, current: str) -> None:
     "Write `interrupted` back into the records of runs whose process died, and close their MLflow runs as KILLED."
     for path in runs_dir(settings).glob("*/run.json"):  # the caller holds the lock: no other run is alive
@@ -394,14 +402,10 @@ def _close_interrupted(settings: Settings, tracker: Tracker | None, current: str
             record = RunRecord.load(path)
         except BadInput:
             continue
-        if record.status != "running" or record.run_id == current:
-            continue
-        record.mark_interrupted().save(path)
-        if tracker is not None:
-            with contextlib.suppress(Exception):  # the record is what counts; MLflow's copy is a convenience
-                for run in tracker.client.search_runs([tracker.experiment_id], f"tags.`mlops_wb.run_id` = '{record.run_id}' "
-                                                      "and attributes.status = 'RUNNING'"):
-                    tracker.client.set_terminated(run.info.run_id, "KILLED")
+        if record.status == "running" and record.run_id != current:
+            record.mark_interrupted().save(path)
+            if tracker is not None:
+                _end_mlflow_runs(tracker, record.run_id)
 
 def _alert(settings: Settings, record: RunRecord) -> None:
     "Run the configured alert command for a failed run, never failing the run because of it."
@@ -490,6 +494,7 @@ def run_pipeline(
                 record.finished, record.seconds = _now(), round(time.perf_counter() - t0, 3)
                 record.save()
                 if parent is not None:
+                    _end_mlflow_runs(tracker, run_id, keep=parent.id)
                     with contextlib.suppress(Exception):  # the record is what counts; its copy in MLflow is a convenience
                         _log_run(parent, record)
                     if record.exit_code:

@@ -35,7 +35,11 @@ PARAMS = ('settings_path: str = ""  # settings\nrun_dir: str = ""  # run folder\
           'die: bool = False  # the kernel kills itself\n')
 BODY = ("import os, signal, time\n"
         "if pids:\n    with open(pids, 'a') as f:\n        f.write(f'{os.getpid()}\\n')\n"
-        "if die:\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "if die:  # in the middle of its MLflow run, which it cannot close\n"
+        "    from mlops_workbench.core import load_settings\n"
+        "    from mlops_workbench.tracking import Tracker\n"
+        "    with Tracker.from_settings(load_settings(settings_path)).run('explore', parent_run_id):\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
         "time.sleep(nap)")
 # a stage's progress line on stderr ("  explore    failed        4.5s  01_explore.html"): not an error line
 PROGRESS = re.compile(r"^  \w+\s+(pending|running|succeeded|failed|skipped|interrupted)\s+[\d.]+s")
@@ -170,6 +174,10 @@ def test_a_kernel_killed_in_a_cell_is_retried_then_exit_3(project):
     rec = record(project)
     assert (rec["status"], rec["exit_code"], rec["exit_reason"]) == ("failed", 3, reason)
     assert (rec["stages"][0]["status"], rec["stages"][0]["failing_cell"]) == ("failed", 3)
+    client = mlflow.MlflowClient(rec["tracking_uri"])
+    runs = client.search_runs([client.get_experiment_by_name("faults").experiment_id],
+                              f"tags.`mlops_wb.run_id` = '{rec['run_id']}'")
+    assert sorted(r.info.status for r in runs) == ["FAILED", "KILLED", "KILLED"]  # the parent, and each attempt's run
 
 
 def test_a_kernel_killed_from_outside_is_retried_as_often_as_asked_then_exit_3(project):
