@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import traceback
@@ -30,6 +31,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
     if not debug:  # MLflow's INFO lines (e.g. creating a new SQLite store) are not the command's output
         os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+        # nor are papermill's "Kernel died while waiting for execute reply": the run's one error line says it
+        logging.getLogger("papermill").setLevel(logging.CRITICAL)
 
 # %% ../nbs/30_cli.ipynb #102f47b8
 def echo_json(
@@ -136,13 +139,19 @@ def _report_run(record, as_json: bool) -> None:
 @click.option("--stages", help="Comma-separated stages to run (default: all).")
 @click.option("--settings", "settings_path", type=click.Path(path_type=Path), help="The settings.ini (default: found upwards).")
 @click.option("--kernel", default="python3", show_default=True, help="Jupyter kernel for the stage notebooks.")
+@click.option("--timeout", type=click.IntRange(min=1), default=None, metavar="SECONDS",
+              help="Seconds one cell may run (default: no limit); a cell past it is retried like a dead kernel.")
+@click.option("--retries", type=click.IntRange(min=0), default=1, show_default=True, metavar="N",
+              help="Further attempts, each in a new kernel, for a stage whose kernel died or whose cell timed out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON.")
-def run(pairs: tuple[str, ...], params_file: Path | None, stages: str | None, settings_path: Path | None, kernel: str, as_json: bool) -> None:
-    "A production run: execute the stage notebooks headless, record the run, exit 1 if a check fails."
+def run(pairs: tuple[str, ...], params_file: Path | None, stages: str | None, settings_path: Path | None, kernel: str,
+        timeout: int | None, retries: int, as_json: bool) -> None:
+    "A production run: execute the stage notebooks headless, record the run; exit 1 if a check fails, 3 on a fault."
     from mlops_workbench.pipeline import run_pipeline
     settings = _load_project_settings(settings_path)
     chosen = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
-    record = run_pipeline(settings, chosen, _parse_parameters(pairs, params_file), kernel_name=kernel)
+    record = run_pipeline(settings, chosen, _parse_parameters(pairs, params_file), kernel_name=kernel, retries=retries,
+                          timeout=timeout)
     _report_run(record, as_json)
     record.raise_for_status()
 
@@ -181,7 +190,7 @@ def runs(words: tuple[str, ...], settings_path: Path | None, as_json: bool) -> N
         return
     for r in records:
         stages = " ".join(f"{s.name}:{s.status}" for s in r.stages)
-        click.echo(f"{r.run_id}  {r.status:<9} exit {r.exit_code}  {r.seconds:7.1f}s  {stages}")
+        click.echo(f"{r.run_id}  {r.status:<11} exit {r.exit_code}  {r.seconds:7.1f}s  {stages}")
 
 # %% ../nbs/30_cli.ipynb #0ff9405d
 @cli.command()

@@ -159,6 +159,7 @@ class TrackingSettings:
     uri: Annotated[str, "MLflow tracking URI; a relative SQLite path resolves against the project"] = "sqlite:///mlruns.db"
     experiment: Annotated[str, "MLflow experiment (default: the project name)"] = ""
     registered_model: Annotated[str, "registered model name (default: the project name)"] = ""
+    retry_seconds: Annotated[float, "how long an MLflow call is retried while the store is locked by another writer"] = 30.0
 
 @dataclass
 class ValidationSettings:

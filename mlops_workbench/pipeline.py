@@ -14,6 +14,7 @@ import os
 import secrets
 import shlex
 import subprocess
+import sys
 import time
 import typing
 from collections.abc import Iterator, Mapping, Sequence
@@ -21,7 +22,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+import nbformat
 import papermill
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
+from nbclient.exceptions import CellTimeoutError
 
 from mlops_workbench.core import (
     BadInput,
@@ -40,8 +45,8 @@ from .tracking import TrackedRun, Tracker
 
 # %% auto #0
 __all__ = ['RESERVED_PARAMETERS', 'OUTPUTS', 'packaged_stage', 'stage_notebooks', 'declared_parameters', 'coerce_parameter',
-           'stage_parameters', 'StageRecord', 'RunRecord', 'new_run_id', 'runs_dir', 'list_runs', 'load_run',
-           'run_lock', 'notebook_html', 'execute_stage', 'run_pipeline']
+           'stage_parameters', 'StageRecord', 'RunRecord', 'new_run_id', 'runs_dir', 'run_lock', 'lock_holder',
+           'list_runs', 'load_run', 'OrphanSafeKernelManager', 'notebook_html', 'execute_stage', 'run_pipeline']
 
 # %% ../nbs/14_pipeline.ipynb #0d621dc1
 RESERVED_PARAMETERS: tuple[str, ...] = ("settings_path", "run_dir", "interactive", "parent_run_id")
@@ -140,7 +145,7 @@ def stage_parameters(
 class StageRecord:
     "What happened to one stage of a run."
     name: str  # the stage
-    status: str = "pending"  # pending, running, succeeded, failed or skipped
+    status: str = "pending"  # pending, running, succeeded, failed, skipped or interrupted
     seconds: float = 0.0  # wall time of the stage
     notebook: str = ""  # the executed notebook, relative to the run folder
     html: str = ""  # its HTML rendering
@@ -157,7 +162,7 @@ class RunRecord(Record):
     "The record of one production run, saved as `run.json` in its folder."
     run_id: str  # the run's id
     project: str  # the project name
-    status: str = "running"  # running, succeeded or failed
+    status: str = "running"  # running, succeeded, failed or interrupted (its process died while running it)
     started: str = ""  # ISO timestamp (UTC)
     finished: str = ""  # ISO timestamp (UTC)
     seconds: float = 0.0  # total wall time
@@ -191,6 +196,16 @@ class RunRecord(Record):
         if self.exit_code:
             raise error_type(self.exit_code)(self.exit_reason)
 
+    def mark_interrupted(self) -> RunRecord:
+        "Record that the run's process died while running it (killed, or its machine went down): exit 3; return self."
+        running = [s for s in self.stages if s.status == "running"]
+        for stage in running:
+            stage.status = "interrupted"
+        self.status, self.exit_code = "interrupted", 3
+        self.exit_reason = ("interrupted: its process ended without finishing the run"
+                            + (f" (stage {running[0].name} was running)" if running else ""))
+        return self
+
 # %% ../nbs/14_pipeline.ipynb #bd6e03ca
 def new_run_id() -> str:
     "A sortable, unique run id: UTC time plus random hex, e.g. `20261127-130501-3fa2c1`."
@@ -202,14 +217,70 @@ def runs_dir(
     "The folder holding one subfolder per run."
     return settings.project.reports / "runs"
 
+# %% ../nbs/14_pipeline.ipynb #c524a74f
+@contextlib.contextmanager
+def run_lock(
+    settings: Settings,  # the project's settings
+    run_id: str = "",  # the run taking the lock, written into the lock file beside the pid
+    wait: float = 1.0,  # seconds to keep trying before refusing (a `lock_holder` probe holds it for an instant)
+) -> Iterator[Path]:
+    "Hold the project's run lock for the duration of the block, or raise `CheckFailed` if another run holds it."
+    path = runs_dir(settings) / ".lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise CheckFailed(f"{path}: another run holds the lock ({holder}); refusing to start") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} run {run_id}".strip())
+        handle.flush()
+        try:
+            yield path
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+def lock_holder(
+    settings: Settings,  # the project's settings
+) -> str | None:
+    "The id of the run whose live process holds the project's run lock ('' when it did not say); None when it is free."
+    try:
+        handle = open(runs_dir(settings) / ".lock")
+    except FileNotFoundError:
+        return None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            words = handle.read().split()
+            return words[words.index("run") + 1] if "run" in words[:-1] else ""
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return None
+
+# %% ../nbs/14_pipeline.ipynb #4f1b9e62
 def list_runs(
     settings: Settings,  # the project's settings
 ) -> list[RunRecord]:
-    "Every recorded run of the project, newest first."
+    "Every recorded run of the project, newest first; a `running` record whose run holds no lock reads `interrupted`."
     records = []
     for path in sorted(runs_dir(settings).glob("*/run.json"), reverse=True):
         with contextlib.suppress(BadInput):
             records.append(RunRecord.load(path))
+    holder = lock_holder(settings)
+    for record in records:
+        if record.status == "running" and (holder is None or (holder and record.run_id != holder)):
+            record.mark_interrupted()
     return records
 
 def load_run(
@@ -222,31 +293,30 @@ def load_run(
         raise BadInput(f"{runs_dir(settings)}: {'no run' if not matches else f'{len(matches)} runs'} with id '{run_id}'")
     return matches[0]
 
-# %% ../nbs/14_pipeline.ipynb #c524a74f
-@contextlib.contextmanager
-def run_lock(
-    settings: Settings,  # the project's settings
-) -> Iterator[Path]:
-    "Hold the project's run lock for the duration of the block, or raise `CheckFailed` if another run holds it."
-    path = runs_dir(settings) / ".lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise CheckFailed(f"{path}: another run holds the lock ({holder}); refusing to start") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
-        try:
-            yield path
-        finally:
-            handle.seek(0)
-            handle.truncate()
-            fcntl.flock(handle, fcntl.LOCK_UN)
+# %% ../nbs/14_pipeline.ipynb #3b8f6e27
+_DIE_WITH_PARENT = """\
+import ctypes, os, sys
+try:
+    ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG = 1: SIGKILL (9) when the parent dies
+except Exception:
+    pass
+if os.getppid() != int(sys.argv[1]):  # the parent died before the line above
+    os._exit(1)
+os.execvp(sys.argv[2], sys.argv[2:])
+"""
+
+class OrphanSafeKernelManager(AsyncKernelManager):
+    "A kernel manager whose local kernels die with the process that started them, even when it is SIGKILLed (Linux)."
+
+    def format_kernel_cmd(
+        self,
+        extra_arguments: list[str] | None = None,  # further arguments for the kernel
+    ) -> list[str]:
+        "The kernel's command, started through `_DIE_WITH_PARENT` on Linux for a kernel launched locally."
+        cmd = super().format_kernel_cmd(extra_arguments)
+        if not sys.platform.startswith("linux") or not isinstance(self.provisioner, LocalProvisioner):
+            return cmd
+        return [sys.executable, "-I", "-S", "-c", _DIE_WITH_PARENT, str(os.getpid()), *cmd]
 
 # %% ../nbs/14_pipeline.ipynb #8bc4af90
 def notebook_html(
@@ -259,29 +329,42 @@ def notebook_html(
     return write_atomic(dest, body)
 
 # %% ../nbs/14_pipeline.ipynb #4cbb3b5a
+def _running_cell(notebook: Path) -> int | None:
+    "The cell a kernel was running when it died or timed out: the last one papermill started, by its execution count."
+    try:
+        cells = [c for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
+    except Exception:  # no notebook was written (the kernel did not start), or an unreadable one
+        return None
+    started = [i for i, c in enumerate(cells) if c.metadata.get("papermill", {}).get("start_time")]
+    return (cells[started[-1]].get("execution_count") or started[-1] + 1) if started else None
+
 def execute_stage(
     notebook: Path,  # the stage notebook to run
     output: Path,  # where the executed notebook goes
     parameters: Mapping[str, typing.Any],  # parameters, already converted
     cwd: Path,  # working directory of the kernel
     kernel_name: str = "python3",  # Jupyter kernel to run it in
-    retries: int = 1,  # further attempts when the kernel dies
+    retries: int = 1,  # further attempts, each in a new kernel, when the kernel dies or a cell times out
+    timeout: int | None = None,  # seconds a cell may run (None: no limit)
 ) -> tuple[int, str, int | None]:
     "Run one stage with papermill; return (exit code, one-line error, failing cell's execution count)."
     tmp = output.with_name(f".{output.stem}.tmp{output.suffix}")
-    for attempt in range(retries + 1):
+    for attempt in range(1, retries + 2):
         try:
             papermill.execute_notebook(str(notebook), str(tmp), parameters=dict(parameters), kernel_name=kernel_name,
-                                       cwd=str(cwd), progress_bar=False, log_output=False,
+                                       cwd=str(cwd), progress_bar=False, log_output=False, execution_timeout=timeout,
+                                       kernel_manager_class=OrphanSafeKernelManager,
                                        extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
             return 0, "", None
         except papermill.PapermillExecutionError as e:
             known = error_type(e.ename).__name__ == e.ename
             message = error_line(str(e.evalue)) if known else f"{e.ename}: {error_line(str(e.evalue))}".rstrip(": ")
             return error_type(e.ename).exit_code, message, e.exec_count
-        except Exception as e:  # kernel died, failed to start, or timed out
-            if attempt == retries:
-                return 3, f"kernel failure after {retries + 1} attempt(s): {type(e).__name__}: {error_line(e)}", None
+        except Exception as e:  # the kernel died or failed to start, or a cell timed out: again, in a new kernel
+            if attempt > retries:
+                what = (f"timed out after {timeout} s, {attempt} attempt(s)" if isinstance(e, CellTimeoutError) else
+                        f"kernel failure after {attempt} attempt(s): {type(e).__name__}: {error_line(e)}")
+                return 3, what, _running_cell(tmp)
             time.sleep(1)
         finally:
             if tmp.exists():
@@ -303,6 +386,26 @@ def _now() -> str:
     "The current UTC time, ISO formatted."
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
+def _end_mlflow_runs(tracker: Tracker, run_id: str, keep: str = "") -> None:
+    "Close as KILLED the MLflow runs of run `run_id` left RUNNING by a kernel that died, all but `keep`."
+    with contextlib.suppress(Exception):  # the record is what counts; MLflow's copy is a convenience
+        for run in tracker.client.search_runs([tracker.experiment_id],
+                                              f"tags.`mlops_wb.run_id` = '{run_id}' and attributes.status = 'RUNNING'"):
+            if run.info.run_id != keep:
+                tracker.client.set_terminated(run.info.run_id, "KILLED")
+
+def _close_interrupted(settings: Settings, tracker: Tracker | None, current: str) -> None:
+    "Write `interrupted` back into the records of runs whose process died, and close their MLflow runs as KILLED."
+    for path in runs_dir(settings).glob("*/run.json"):  # the caller holds the lock: no other run is alive
+        try:
+            record = RunRecord.load(path)
+        except BadInput:
+            continue
+        if record.status == "running" and record.run_id != current:
+            record.mark_interrupted().save(path)
+            if tracker is not None:
+                _end_mlflow_runs(tracker, record.run_id)
+
 def _alert(settings: Settings, record: RunRecord) -> None:
     "Run the configured alert command for a failed run, never failing the run because of it."
     if settings.alerts.command and record.status == "failed":
@@ -312,7 +415,7 @@ def _alert(settings: Settings, record: RunRecord) -> None:
 
 # %% ../nbs/14_pipeline.ipynb #a193d115
 def _run_stage(settings: Settings, record: RunRecord, index: int, notebook: Path, parameters: dict[str, typing.Any],
-               kernel_name: str, retries: int) -> None:
+               kernel_name: str, retries: int, timeout: int | None) -> None:
     "Run one stage of a run: execute its notebook, render it, read its outputs, and record how it went."
     stage = record.stages[index]
     stage.status, stage.parameters = "running", parameters
@@ -323,7 +426,7 @@ def _run_stage(settings: Settings, record: RunRecord, index: int, notebook: Path
     params = {k: v for k, v in runner.items() if k in declared} | parameters
     output = Path(record.run_dir) / f"{index + 1:02d}_{stage.name}.ipynb"
     start = time.perf_counter()
-    code, error, cell = execute_stage(notebook, output, params, settings.root, kernel_name, retries)
+    code, error, cell = execute_stage(notebook, output, params, settings.root, kernel_name, retries, timeout)
     stage.seconds = round(time.perf_counter() - start, 3)
     stage.status = "succeeded" if code == 0 else "failed"
     stage.error, stage.failing_cell = error, cell
@@ -347,7 +450,8 @@ def run_pipeline(
     parameters: Mapping[str, typing.Any] | None = None,  # user parameters, by name; checked against the notebooks
     run_id: str | None = None,  # the run's id (default: a new one)
     kernel_name: str = "python3",  # Jupyter kernel for the stages
-    retries: int = 1,  # further attempts for a stage whose kernel died
+    retries: int = 1,  # further attempts, each in a new kernel, for a stage whose kernel died or whose cell timed out
+    timeout: int | None = None,  # seconds one cell may run (None: no limit)
     on_stage: typing.Callable[[StageRecord], None] | None = None,  # called after each stage, for progress
 ) -> RunRecord:
     "Run the stage notebooks headless with papermill and record the run; see `RunRecord.raise_for_status`."
@@ -357,7 +461,7 @@ def run_pipeline(
     per_stage = stage_parameters(notebooks, parameters or {})
     run_id = run_id or new_run_id()
     run_dir = runs_dir(settings) / run_id
-    with run_lock(settings):
+    with run_lock(settings, run_id):
         run_dir.mkdir(parents=True, exist_ok=False)
         record = RunRecord(run_id=run_id, project=settings.project.name, started=_now(), run_dir=str(run_dir),
                            parameters=dict(parameters or {}), tracking_uri=settings.tracking.uri,
@@ -365,29 +469,42 @@ def run_pipeline(
                            stages=[StageRecord(name) for name in notebooks])
         record.save()
         t0 = time.perf_counter()
-        with contextlib.ExitStack() as stack:
-            parent = None
-            try:
-                tracker = Tracker.from_settings(settings)
-                parent = stack.enter_context(tracker.run(f"pipeline {run_id}", tags={"mlops_wb.run_id": run_id,
-                                                                                      "mlops_wb.kind": "pipeline"}))
-                record.mlflow_run_id = parent.id
-            except WorkbenchError as e:
-                record.status, record.exit_code, record.exit_reason = "failed", e.exit_code, str(e)
-            for index, stage in enumerate(record.stages):
-                if record.exit_code:
-                    stage.status = "skipped"
-                    continue
-                _run_stage(settings, record, index, notebooks[stage.name], per_stage[stage.name], kernel_name, retries)
-                if on_stage:
-                    on_stage(stage)
-            record.status = "failed" if record.exit_code else "succeeded"
-            record.finished, record.seconds = _now(), round(time.perf_counter() - t0, 3)
-            record.save()
-            if parent is not None:
-                with contextlib.suppress(Exception):  # the record is what counts; its copy in MLflow is a convenience
-                    _log_run(parent, record)
-                if record.exit_code:
-                    parent.fail()
+        closing = False
+        try:
+            with contextlib.ExitStack() as stack:
+                parent = tracker = None
+                try:
+                    tracker = Tracker.from_settings(settings)
+                    parent = stack.enter_context(tracker.run(f"pipeline {run_id}", tags={"mlops_wb.run_id": run_id,
+                                                                                          "mlops_wb.kind": "pipeline"}))
+                    record.mlflow_run_id = parent.id
+                except WorkbenchError as e:
+                    record.status, record.exit_code, record.exit_reason = "failed", e.exit_code, str(e)
+                _close_interrupted(settings, tracker, run_id)
+                for index, stage in enumerate(record.stages):
+                    if record.exit_code:
+                        stage.status = "skipped"
+                        continue
+                    _run_stage(settings, record, index, notebooks[stage.name], per_stage[stage.name], kernel_name,
+                               retries, timeout)
+                    if on_stage:
+                        on_stage(stage)
+                record.status = "failed" if record.exit_code else "succeeded"
+                record.finished, record.seconds = _now(), round(time.perf_counter() - t0, 3)
+                record.save()
+                if parent is not None:
+                    _end_mlflow_runs(tracker, run_id, keep=parent.id)
+                    with contextlib.suppress(Exception):  # the record is what counts; its copy in MLflow is a convenience
+                        _log_run(parent, record)
+                    if record.exit_code:
+                        parent.fail()
+                closing = True
+        except WorkbenchError as e:  # closing the MLflow parent run failed: the store went away at the very end
+            if not closing:
+                raise
+            if not record.exit_code:  # a run that failed already keeps its own reason
+                record.status, record.exit_code = "failed", e.exit_code
+                record.exit_reason = f"closing the MLflow parent run: {e}"
+                record.save()
         _alert(settings, record)
     return record

@@ -8,7 +8,8 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator
+import typing
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,60 @@ import numpy as np
 from .core import InfraError, Settings, error_line
 
 # %% auto #0
-__all__ = ['TrackedRun', 'Tracker', 'track']
+__all__ = ['HTTP_BOUNDS', 'RetryingClient', 'TrackedRun', 'Tracker', 'track']
+
+# %% ../nbs/09_tracking.ipynb #0f3c9a51
+HTTP_BOUNDS: dict[str, str] = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+
+def _store_locked(error: BaseException) -> bool:
+    "Whether an error from the tracking store means that another writer holds its lock."
+    text = str(error).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+class RetryingClient:
+    "An `MlflowClient` whose calls are retried while the tracking store is locked, for at most `seconds` each."
+
+    def __init__(
+        self,
+        uri: str,  # the tracking URI
+        seconds: float = 30.0,  # how long one call may be retried while the store is locked
+        client: typing.Any = None,  # the client to wrap (default: a new `MlflowClient(uri)`, itself retried)
+    ):
+        self.uri, self.seconds, self.gave_up = uri, seconds, False
+        if client is None:
+            from mlflow import MlflowClient
+            client = self.retry(lambda: MlflowClient(uri), "connect")
+        self.client = client
+
+    def retry(
+        self,
+        call: Callable[[], typing.Any],  # the call to make
+        what: str,  # what it does, for the message
+    ) -> typing.Any:
+        "Make `call`; while the store is locked, again until `seconds` have passed; then `InfraError` naming the store."
+        start, attempts = time.monotonic(), 0
+        while True:
+            attempts += 1
+            try:
+                return call()
+            except Exception as e:
+                waited = time.monotonic() - start
+                if not _store_locked(e):
+                    raise
+                if self.gave_up or waited >= self.seconds:
+                    self.gave_up = True
+                    raise InfraError(f"tracking store {self.uri}: locked by another writer; {what} gave up after "
+                                     f"{attempts} attempt(s) in {waited:.0f} s") from None
+                time.sleep(min(0.5, self.seconds - waited))
+
+    def __getattr__(self, name: str) -> typing.Any:
+        "The client's attribute; a method comes wrapped in `retry`."
+        if "client" not in self.__dict__:  # not yet set (in __init__, or an unpickled copy)
+            raise AttributeError(name)
+        attr = getattr(self.client, name)
+        if not callable(attr):
+            return attr
+        return lambda *args, **kwargs: self.retry(lambda: attr(*args, **kwargs), name)
 
 # %% ../nbs/09_tracking.ipynb #6125e616
 class TrackedRun:
@@ -67,21 +121,25 @@ class Tracker:
         uri: str,  # the tracking URI
         experiment: str,  # the experiment name, created when missing
         artifact_root: str | os.PathLike | None = None,  # where a new experiment keeps its artefacts
+        retry_seconds: float = 30.0,  # how long a call is retried while the store is locked
     ):
-        from mlflow import MlflowClient
+        for name, value in HTTP_BOUNDS.items():
+            os.environ.setdefault(name, value)
         self.uri = uri
         try:
-            self.client = MlflowClient(uri)
+            self.client = RetryingClient(uri, retry_seconds)
             found = self.client.get_experiment_by_name(experiment)
             location = Path(artifact_root).resolve().as_uri() if artifact_root else None
             self.experiment_id = found.experiment_id if found else self.client.create_experiment(experiment, location)
+        except InfraError:
+            raise
         except Exception as e:
             raise InfraError(f"tracking store {uri} unreachable: {error_line(e)}") from None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Tracker:
         "The tracker of a project: its tracking URI and experiment, artefacts in `<project>/mlruns`."
-        return cls(settings.tracking.uri, settings.experiment, settings.root / "mlruns")
+        return cls(settings.tracking.uri, settings.experiment, settings.root / "mlruns", settings.tracking.retry_seconds)
 
     @contextlib.contextmanager
     def run(
@@ -104,7 +162,8 @@ class Tracker:
         try:
             yield run
         except BaseException:
-            self.client.set_terminated(run.id, "FAILED")
+            with contextlib.suppress(Exception):  # the block's error is the one to report, not a second one
+                self.client.set_terminated(run.id, "FAILED")
             raise
         self.client.set_terminated(run.id, "FAILED" if run.failed else "FINISHED")
 

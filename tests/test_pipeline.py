@@ -1,4 +1,7 @@
-"""Production runs through the real CLI: papermill with real kernels, run records, MLflow parent runs, the lock."""
+"""Production runs through the real CLI: papermill with real kernels, run records, MLflow parent runs, the lock.
+
+Faults (a killed run or kernel, a timeout, a locked or unreachable store, a full disk) are in test_faults.py.
+"""
 
 import json
 from pathlib import Path
@@ -34,8 +37,7 @@ def project(tmp_path):
           "print('explored', rows)")
     stage(tmp_path / "notebooks" / "validate.ipynb", "strict: bool = False  # stop\n",
           "from mlops_workbench.core import CheckFailed\nif strict:\n    raise CheckFailed('2 error-level violations in batch.csv')")
-    stage(tmp_path / "notebooks" / "train.ipynb", "crash: bool = False  # kill the kernel\n",
-          "import os\nif crash:\n    os._exit(1)")
+    stage(tmp_path / "notebooks" / "train.ipynb", "", "print('trained')")
     return tmp_path
 
 
@@ -83,13 +85,6 @@ def test_a_failed_check_stops_the_run_with_exit_1(project, cli):
     assert run.info.status == "FAILED"
 
 
-def test_a_dead_kernel_is_retried_then_exit_3(project, cli):
-    result = cli("run", "--stages", "train", "-p", "crash=yes", cwd=project)
-    assert result.returncode == 3
-    assert "stage train: kernel failure after 2 attempt(s)" in result.stderr
-    assert record(project)["stages"][0]["status"] == "failed"
-
-
 @pytest.mark.parametrize("args, message", [
     (["-p", "rows=many"], "parameter rows='many': expected int (declared in explore.ipynb)"),
     (["-p", "rowz=3"], "parameter rowz is not declared by stage(s) explore, validate, train"),
@@ -121,12 +116,3 @@ def test_a_second_run_is_refused_by_the_lock(project, cli):
     assert result.returncode == 1
     assert "another run holds the lock (pid" in result.stderr
     assert cli("run", "--stages", "explore", cwd=project).returncode == 0
-
-
-def test_an_unreachable_tracking_server_is_exit_3(project, cli):
-    env = {"MLOPS_WB_TRACKING_URI": "http://127.0.0.1:9", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
-           "MLFLOW_HTTP_REQUEST_TIMEOUT": "3"}
-    result = cli("run", "--stages", "explore", cwd=project, env=env)
-    assert result.returncode == 3
-    assert "tracking store http://127.0.0.1:9 unreachable" in result.stderr
-    assert [s["status"] for s in record(project)["stages"]] == ["skipped"]
