@@ -13,7 +13,7 @@ import json
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +31,10 @@ from mlops_workbench.core import (
     write_atomic,
 )
 
-from .summary import Summary, quick_summary
+from .summary import BINS, EXTREME, Summary, quick_summary
 
 # %% auto #0
-__all__ = ['PLOT_ROWS', 'MODES', 'TOP_VALUES_JSON', 'header_html', 'overview_html', 'column_html', 'relation_html',
+__all__ = ['PLOT_ROWS', 'MODES', 'PAIRWISE', 'TOP_VALUES_JSON', 'header_html', 'overview_html', 'column_html', 'relation_html',
            'column_figure', 'correlation_figure', 'correlation_html', 'ReportPlan', 'plan_report', 'ProfileResult',
            'profile_report']
 
@@ -104,7 +104,7 @@ def column_html(
 ) -> str:
     "One column's statistics, top values and flags."
     c = summary.columns[name]
-    keys = ["kind", "dtype", "count", "missing", "missing_share", "distinct", "infinite", "mean", "std", "min",
+    keys = ["kind", "dtype", "count", "missing", "missing_share", "distinct", "infinite", "extreme", "mean", "std", "min",
             "q05", "q25", "q50", "q75", "q95", "max", "skew"]
     stats = pd.DataFrame({"value": [c[k] for k in keys if k in c]}, index=pd.Index([k for k in keys if k in c], name=name))
     stats.loc["missing_share", "value"] = f"{c['missing_share']:.1%}"
@@ -224,27 +224,39 @@ def correlation_html(
 
 # %% ../nbs/05a_profile.ipynb #d4f46b9e
 MODES = ("auto", "full", "minimal")
+PAIRWISE = "correlations, interactions, missing-value diagrams"  # the parts of the full settings left out for wide data
 
 @dataclass
 class ReportPlan:
-    "How a profile report is made: the mode, the library settings and the rows profiled."
+    "How a profile report is made: the mode, the library settings, and the rows and columns profiled."
     mode: str  # full, minimal or sampled
     settings: str  # the library settings used: full or minimal
     rows: int  # rows in the data
     columns: int  # columns in the data
     sample_rows: int  # rows profiled (equal to rows when not sampled)
     reason: str  # why this mode
+    report_columns: int = 0  # columns profiled: the target and the first ones; 0 means all of them
+    pairwise: bool = True  # whether full settings include the pairwise parts (PAIRWISE)
+    left_out: list[str] = field(default_factory=list)  # columns left out for their extreme values
 
     @property
     def sampled(self) -> bool:
         "Whether the report is made on a sample."
         return self.sample_rows < self.rows
 
+    @property
+    def profiled_columns(self) -> int:
+        "How many columns the report profiles."
+        return self.report_columns or self.columns
+
     def statement(self) -> str:
-        "One sentence for the top of the report: mode, settings and sample size."
+        "One sentence for the top of the report: mode, settings, sample size and columns profiled."
         rows = (f"a random sample of {self.sample_rows:,} of {self.rows:,} rows" if self.sampled
                 else f"all {self.rows:,} rows (no sample)")
-        return f"Mode: {self.mode} ({self.settings} settings) on {rows} x {self.columns} columns; {self.reason}."
+        columns = (f"{self.columns} columns" if self.profiled_columns == self.columns
+                   else f"{self.profiled_columns:,} of {self.columns:,} columns")
+        without = "" if self.settings == "minimal" or self.pairwise else f" without the pairwise parts ({PAIRWISE})"
+        return f"Mode: {self.mode} ({self.settings} settings{without}) on {rows} x {columns}; {self.reason}."
 
 def plan_report(
     rows: int,  # rows in the data
@@ -252,13 +264,16 @@ def plan_report(
     budget: ProfileSettings,  # the [profile] budget
     mode: str = "auto",  # auto: chosen by the budget; full or minimal: forced
     sample: int | None = None,  # rows to sample; None: as the budget says
+    left_out: list[str] | tuple[str, ...] = (),  # columns that must stay out of the report (extreme values)
 ) -> ReportPlan:
-    "Choose full, minimal or sampled mode for a report on `rows` x `columns` within the budget."
+    "Choose the mode, the rows and the columns of a report on `rows` x `columns` within the budget."
     if mode not in MODES:
         raise BadInput(f"profile mode '{mode}' is not one of {', '.join(MODES)}")
     if sample is not None and sample < 1:
         raise BadInput(f"profile sample must be at least 1 row, got {sample}")
-    cells = rows * columns
+    usable = columns - len(left_out)
+    profiled = min(usable, budget.max_columns)
+    cells = rows * profiled
     if sample is not None:
         n = min(sample, rows)
         why = f"sample of {sample:,} rows asked for" if sample < rows else "all rows asked for"
@@ -271,12 +286,24 @@ def plan_report(
         settings = mode
         why = "; ".join(filter(None, [why, f"{mode} settings asked for"]))
     else:
-        settings = "full" if n * columns <= budget.full_cells else "minimal"
+        settings = "full" if n * profiled <= budget.full_cells else "minimal"
         if not why:
             why = (f"{cells:,} cells are within the full budget of {budget.full_cells:,}" if settings == "full"
                    else f"{cells:,} cells exceed the full budget of {budget.full_cells:,}")
+    pairwise = mode == "full" or profiled <= budget.max_columns_full
+    reasons = [why]
+    if profiled < usable:
+        reasons.append(f"{usable:,} columns exceed the report's {budget.max_columns:,} ([profile] max_columns): "
+                       "the first ones and the target are profiled; the quick summary covers them all")
+    if settings == "full" and not pairwise:
+        reasons.append(f"{profiled:,} columns exceed [profile] max_columns_full = {budget.max_columns_full:,}, "
+                       "and the pairwise parts grow with the square of the columns")
+    if left_out:
+        reasons.append(f"left out for values beyond ±{EXTREME:g}, which the profiling library cannot summarise "
+                       f"(the quick summary covers them): {', '.join(left_out)}")
     return ReportPlan(mode="sampled" if n < rows else settings, settings=settings, rows=rows, columns=columns,
-                      sample_rows=n, reason=why)
+                      sample_rows=n, reason="; ".join(reasons), report_columns=profiled, pairwise=pairwise,
+                      left_out=list(left_out))
 
 # %% ../nbs/05a_profile.ipynb #39ca9a76
 TOP_VALUES_JSON = 100  # frequency tables in the report's JSON keep this many values
@@ -295,9 +322,11 @@ def _library_report(
     numeric_target = target is not None and target in frame.columns and pd.api.types.is_numeric_dtype(frame[target]) \
         and not pd.api.types.is_bool_dtype(frame[target])
     options = {"title": title, "progress_bar": progress, "dataset": {"description": description},
-               "variables": {"descriptions": variables}}
+               "variables": {"descriptions": variables}, "plot": {"histogram": {"bins": BINS}}}
     if plan.settings == "minimal":
         return ProfileReport(frame, minimal=True, **options)
+    if not plan.pairwise:  # the library's shorthand: None turns every correlation, interaction and diagram off
+        return ProfileReport(frame, correlations=None, interactions=None, missing_diagrams=None, **options)
     return ProfileReport(frame, interactions={"continuous": numeric_target, "targets": [target] if numeric_target else []},
                          **options)
 
@@ -320,10 +349,14 @@ def _banner(
     flags = "".join(f"<li><b>{html.escape(f['column'] or '(table)')}</b>: {html.escape(f['flag'])} — "
                     f"{html.escape(f['detail'])}</li>" for f in summary.flags) or "<li>none</li>"
     card_html = "<br>".join(html.escape(line.replace("**", "").replace("`", "")) for line in card.splitlines())
+    notes = "".join(f"<li>{html.escape(note)}</li>" for note in summary.notes())
     return ('<div id="mlops-wb-plan" style="border:2px solid #337ab7;padding:8px 16px;margin:8px;font-family:sans-serif">'
             f'<p><b>{html.escape(plan.statement())}</b></p>'
             f'<p data-mode="{plan.mode}" data-settings="{plan.settings}" data-sample-rows="{plan.sample_rows}" '
-            f'data-rows="{plan.rows}">Profiled rows: {plan.sample_rows:,} of {plan.rows:,}.</p>'
+            f'data-rows="{plan.rows}" data-columns="{plan.columns}" data-report-columns="{plan.profiled_columns}" '
+            f'data-pairwise="{str(plan.pairwise).lower()}">Profiled rows: {plan.sample_rows:,} of {plan.rows:,}; '
+            f'columns: {plan.profiled_columns:,} of {plan.columns:,}.</p>'
+            + (f"<p>The data, as the quick summary saw it:</p><ul>{notes}</ul>" if notes else "")
             + (f"<p>{card_html}</p>" if card_html else "")
             + f"<p>Workbench flags (quick summary of all {summary.rows:,} rows):</p><ul>{flags}</ul></div>")
 
@@ -377,8 +410,11 @@ def profile_report(
         raise BadInput(f"{html_path}: cannot write the report ({e.strerror or e})") from None
     frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
     summary = summary or quick_summary(frame, target=target, seed=seed)
-    plan = plan_report(len(frame), len(frame.columns), settings.profile, mode, sample)
+    left_out = [name for name in summary.columns if "extreme" in summary.column_flags(name)]
+    plan = plan_report(len(frame), len(frame.columns), settings.profile, mode, sample, left_out)
     rows = frame.sample(n=plan.sample_rows, random_state=seed).sort_index() if plan.sampled else frame
+    rows = rows[_report_columns(list(rows.columns), plan, target)]
+    rows.attrs = {}  # how the file was read is in the banner; pandas would copy it in every step the library takes
     card = objective_card(settings) if settings.source is not None else ""
     description = plan.statement() + (" " + card.replace("\n", " ") if card else "")
     variables = {name: "workbench flags: " + ", ".join(summary.column_flags(name)) for name in summary.columns
@@ -386,6 +422,9 @@ def profile_report(
     title = title or f"Profile ({plan.mode} mode, {plan.sample_rows:,} of {plan.rows:,} rows)"
     fallback = ""
     for attempt in ("full", "minimal") if plan.settings == "full" else ("minimal",):
+        if not len(rows.columns):  # every column left out: the banner is the report
+            page, data = "<html><body></body></html>", {}
+            break
         plan.settings = attempt
         report = _library_report(rows, plan, title, description, variables, target, progress)
         try:
@@ -404,6 +443,17 @@ def profile_report(
     except OSError as e:
         raise BadInput(f"{html_path}: cannot write the report ({e.strerror or e})") from None
     return ProfileResult(plan, html_path, json_path, time.perf_counter() - start, fallback)
+
+def _report_columns(
+    names: list[str],  # the data's columns
+    plan: ReportPlan,  # the plan: how many columns, which left out
+    target: str | None,  # the target column, always profiled when it can be
+) -> list[str]:
+    "The columns a report profiles, in the data's order: the target and the first others, up to the plan's count."
+    usable = [n for n in names if n not in plan.left_out]
+    chosen = {target} & set(usable)
+    chosen |= set([n for n in usable if n != target][:plan.profiled_columns - len(chosen)])
+    return [n for n in usable if n in chosen]
 
 def _render(
     report: object,  # a lazy ProfileReport
