@@ -21,13 +21,13 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from .core import DataError, error_line
+from .core import DataError, Settings, error_line
 
 # %% auto #0
 __all__ = ['SUPPORTED_SUFFIXES', 'SEPARATORS', 'SNIFF_BYTES', 'ENCODING_MARGIN', 'PREFERRED_ENCODINGS', 'KINDS', 'DEMO_PLANTS',
-           'sniff_csv', 'source_of', 'source_statement', 'parse_dates', 'column_not_found', 'load_data', 'type_family',
-           'kind_of', 'column_kind', 'fingerprint', 'infer_task', 'check_target', 'split_holdout', 'demo_frame',
-           'demo_batch', 'regression_frame']
+           'sniff_csv', 'source_of', 'source_statement', 'parse_dates', 'column_not_found', 'load_data',
+           'load_project_data', 'type_family', 'kind_of', 'column_kind', 'fingerprint', 'infer_task', 'check_target',
+           'split_holdout', 'demo_frame', 'demo_batch', 'regression_frame']
 
 # %% ../nbs/01_data.ipynb #4ae7691d
 SUPPORTED_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -277,6 +277,15 @@ def load_data(
     if target is not None and target not in frame.columns:
         raise column_not_found(target, frame.columns, where)
     return frame
+
+# %% ../nbs/01_data.ipynb #b3f0c6a1
+def load_project_data(
+    settings: Settings,  # the project's settings: `[data] sep` and `[data] encoding`
+    source: str | os.PathLike | pd.DataFrame,  # a CSV or Parquet path, or a DataFrame
+    target: str | None = None,  # when given, the column must exist
+) -> pd.DataFrame:
+    "`load_data` with the project's separator and encoding (each detected when the setting is empty)."
+    return load_data(source, target, settings.data.sep, settings.data.encoding)
 
 # %% ../nbs/01_data.ipynb #d90a399c
 KINDS: tuple[str, ...] = ("numeric", "categorical", "datetime", "boolean", "text")

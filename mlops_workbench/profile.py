@@ -82,9 +82,10 @@ def _flag_html(summary: Summary, name: str) -> str:
 def header_html(
     summary: Summary,  # the quick summary
 ) -> str:
-    "The data set's size, target, duplicate rows and table-level findings."
+    "The data set's size, target, duplicate rows, how it was read, what was estimated, and table-level findings."
     table_flags = "".join(f'<li class="flag-{f["severity"]}">{html.escape(f["detail"])}</li>'
                           for f in summary.flags if f["column"] is None)
+    table_flags += "".join(f'<li class="flag-info">{html.escape(note)}</li>' for note in summary.notes())
     return (f'{_CSS}<div class="mlops-wb"><p><b>{summary.rows:,} rows x {len(summary.columns)} columns</b>'
             + (f"; target <code>{html.escape(summary.target)}</code> ({summary.task})" if summary.target else "")
             + f"; {summary.duplicate_rows:,} duplicate rows; summarised in {summary.seconds:.2f} s</p>"
