@@ -173,6 +173,25 @@ def _parse_error(
         return DataError(f"{path}: a quoted field starting at row {m[1]} (the header is row 0) is never closed")
     return DataError(f"{path}: cannot parse as CSV ({error_line(text).removeprefix('Error tokenizing data. C error: ')})")
 
+def _too_wide(
+    path: Path,  # the CSV file
+    sep: str,  # its separator
+    encoding: str,  # its encoding
+    rows: int | None = None,  # non-blank data rows to look at; None: all of them
+) -> DataError | None:
+    "The error for the first row with a value beyond the header's fields (an empty trailing field is fine), if any."
+    with open(path, encoding=encoding, newline="") as f:
+        reader = csv.reader(f, delimiter=sep)
+        header = next(reader, [])
+        seen = 0
+        for row in reader:
+            if any(cell.strip() for cell in row[len(header):]):
+                return _ragged(path, reader.line_num, len(row), len(header), sep)
+            seen += any(cell.strip() for cell in row)  # blank lines are skipped, by pandas too
+            if rows is not None and seen >= rows:
+                break
+    return None
+
 def _check_csv(
     path: Path,  # the CSV file
     sep: str,  # its separator
@@ -184,11 +203,11 @@ def _check_csv(
         header = next(reader, None)
         if not header or all(not h.strip() for h in header):
             raise DataError(f"{path}: the file has no header row")
-        first = next((row for row in reader if any(cell.strip() for cell in row)), None)
-        if first is None:
+        if next((row for row in reader if any(cell.strip() for cell in row)), None) is None:
             raise DataError(f"{path}: the file has a header but no data rows")
-        if any(cell.strip() for cell in first[len(header):]):
-            raise _ragged(path, reader.line_num, len(first), len(header), sep)
+    error = _too_wide(path, sep, encoding, rows=1)  # pandas would take the extra field of the first row for an index
+    if error:
+        raise error
     duplicates = sorted(name for name, n in Counter(h.strip() for h in header).items() if n > 1)
     if duplicates:
         raise DataError(f"{path}: duplicate column names: {', '.join(duplicates)}")
@@ -207,8 +226,10 @@ def _read_csv(
         with warnings.catch_warnings():  # a ParserWarning means pandas dropped data: an error here
             warnings.simplefilter("error", pd.errors.ParserWarning)
             frame = pd.read_csv(path, sep=source["sep"], encoding=source["encoding"], low_memory=False, index_col=False)
-    except (pd.errors.ParserError, pd.errors.ParserWarning) as e:
+    except pd.errors.ParserError as e:
         raise _parse_error(path, e, source["sep"]) from None
+    except pd.errors.ParserWarning as e:  # a row wider than the header, after a first row with an empty extra field
+        raise _too_wide(path, source["sep"], source["encoding"]) or _parse_error(path, e, source["sep"]) from None
     frame.attrs["source"] = source
     return frame
 
