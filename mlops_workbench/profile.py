@@ -10,6 +10,7 @@ import contextlib
 import html
 import io
 import json
+import math
 import os
 import time
 import warnings
@@ -136,6 +137,18 @@ def relation_html(
 # %% ../nbs/05a_profile.ipynb #80e24c05
 PLOT_ROWS = 5_000  # rows sampled for plots that need rows
 
+def _plot_scale(
+    c: dict,  # a column of the summary
+) -> float:
+    "1, or for a column with extreme values the power of ten its values are drawn in (matplotlib overflows near 1e308)."
+    if not c.get("extreme"):
+        return 1.0
+    return 10.0 ** math.floor(math.log10(max(abs(c["min"]), abs(c["max"]))))
+
+def _label(name: str, scale: float) -> str:
+    "An axis label, with the unit the values are drawn in when they are scaled."
+    return name if scale == 1 else f"{name} (x {scale:.0e})"
+
 def column_figure(
     summary: Summary,  # the quick summary
     name: str,  # the column
@@ -149,11 +162,11 @@ def column_figure(
     ax = fig.add_subplot(1, panels, 1)
     hist = c.get("histogram")
     if c["kind"] in ("numeric", "datetime") and hist and hist["counts"]:
-        edges = np.asarray(hist["edges"])
+        edges = np.asarray(hist["edges"]) / _plot_scale(c)
         if c["kind"] == "datetime":
             edges = pd.to_datetime(edges.astype(np.int64)).to_numpy()
         ax.stairs(hist["counts"], edges, fill=True, alpha=0.7)
-        ax.set_xlabel(name)
+        ax.set_xlabel(_label(name, _plot_scale(c)))
         ax.set_ylabel("rows")
         fig.autofmt_xdate() if c["kind"] == "datetime" else None
     elif c["top"]:
@@ -171,11 +184,12 @@ def column_figure(
 def _relation_axes(ax, summary: Summary, name: str, rel: dict, sample: pd.DataFrame | None) -> None:
     "Draw the relation of a column to the target on `ax`."
     table = rel["table"]
+    scale, target_scale = _plot_scale(summary.columns[name]), _plot_scale(summary.columns[summary.target])
     if rel["form"] == "mean per class" and sample is not None:
-        x = pd.to_numeric(sample[name], errors="coerce")
+        x = pd.to_numeric(sample[name], errors="coerce") / scale
         groups = [x[(sample[summary.target].astype(str) == cls) & np.isfinite(x)].to_numpy() for cls in table.index]
         ax.boxplot(groups, tick_labels=[str(c)[:12] for c in table.index], showfliers=False)
-        ax.set_ylabel(name)
+        ax.set_ylabel(_label(name, scale))
     elif rel["form"] == "class rates per level":
         rates = table.drop(columns="rows").head(10)
         left = np.zeros(len(rates))
@@ -186,12 +200,13 @@ def _relation_axes(ax, summary: Summary, name: str, rel: dict, sample: pd.DataFr
         ax.set_xlabel("class share")
     elif rel["form"] == "target mean per level":
         shown = table.head(10)
-        ax.barh([str(i)[:20] for i in shown.index], shown["target mean"])
-        ax.set_xlabel(f"mean {summary.target}")
+        ax.barh([str(i)[:20] for i in shown.index], shown["target mean"] / target_scale)
+        ax.set_xlabel(_label(f"mean {summary.target}", target_scale))
     elif sample is not None:
-        ax.scatter(sample[name], sample[summary.target], s=4, alpha=0.4)
-        ax.set_xlabel(name)
-        ax.set_ylabel(summary.target)
+        finite = np.isfinite(sample[name]) & np.isfinite(sample[summary.target])
+        ax.scatter(sample[name][finite] / scale, sample[summary.target][finite] / target_scale, s=4, alpha=0.4)
+        ax.set_xlabel(_label(name, scale))
+        ax.set_ylabel(_label(summary.target, target_scale))
     ax.set_title(f"vs {summary.target}: strength {rel['strength']:.2f}", fontsize=10)
 
 def correlation_figure(
