@@ -5,17 +5,19 @@
 # %% ../nbs/30_cli.ipynb #0dc605d1
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from . import __version__
-from .core import WorkbenchError
+from .core import Settings, WorkbenchError
 
 # %% auto #0
 __all__ = ['cli', 'echo_json', 'main', 'init', 'run', 'runs', 'demo', 'contract', 'contract_infer', 'validate_command',
@@ -214,10 +216,21 @@ def demo(directory: Path, kernel: str) -> None:
 def contract() -> None:
     "Data contracts: infer one from reference data."
 
-def _project_settings():
-    "The project's settings (found from the working folder upwards; defaults when there is none)."
-    from mlops_workbench.core import load_settings
-    return load_settings()
+def _reads_data(command: Callable) -> Callable:
+    "Add --sep and --encoding to a command, which gets the project's settings (found upwards) with them applied."
+    @click.option("--sep", default="", metavar="CHAR", help="The CSV separator, `\\t` for a tab (default: [data] sep, else detected).")
+    @click.option("--encoding", default="", help="The CSV encoding, e.g. cp1252 (default: [data] encoding, else detected).")
+    @functools.wraps(command)
+    def with_settings(*args, sep: str, encoding: str, **kwargs):
+        from mlops_workbench.core import load_settings
+        overrides = {f"data.{key}": value for key, value in {"sep": sep, "encoding": encoding}.items() if value}
+        return command(*args, settings=load_settings(None, overrides), **kwargs)
+    return with_settings
+
+def _data_or_contract(settings: Settings, path: str) -> object:
+    "A contract YAML's path as it is; a data file loaded with the project's separator and encoding."
+    from mlops_workbench.data import load_project_data
+    return path if Path(path).suffix.lower() in (".yaml", ".yml") else load_project_data(settings, path)
 
 @contract.command("infer")
 @click.argument("data", type=click.Path(dir_okay=False))
@@ -225,11 +238,13 @@ def _project_settings():
 @click.option("--target", default=None, help="The target column (default: [data] target of settings.ini).")
 @click.option("--id-column", "id_columns", multiple=True, help="An identifier column (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
-def contract_infer(data: str, out: str, target: str | None, id_columns: tuple[str, ...], as_json: bool) -> None:
+@_reads_data
+def contract_infer(data: str, out: str, target: str | None, id_columns: tuple[str, ...], as_json: bool,
+                   settings: Settings) -> None:
     "Infer a data contract from reference DATA (CSV or Parquet) and write it as YAML."
     from mlops_workbench.contract import infer_contract, save_contract
-    settings = _project_settings()
-    inferred = infer_contract(data, target=target, id_columns=list(id_columns) or None, settings=settings)
+    inferred = infer_contract(_data_or_contract(settings, data), target=target, id_columns=list(id_columns) or None,
+                              settings=settings)
     path = save_contract(inferred, out)
     summary = {"contract": str(path), "version": inferred.version, "columns": inferred.kinds, "roles": inferred.roles,
                "checks": sum(len(c.checks) for c in inferred.columns.values()) + len(inferred.table),
@@ -249,13 +264,14 @@ def contract_infer(data: str, out: str, target: str | None, id_columns: tuple[st
 @click.option("--fail-on", type=click.Choice(["error", "warn"]), default=None,
               help="The lowest severity that fails (default: [validation] fail_on).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def validate_command(data: str, contract_path: str | None, report: str | None, fail_on: str | None, as_json: bool) -> None:
+@_reads_data
+def validate_command(data: str, contract_path: str | None, report: str | None, fail_on: str | None, as_json: bool,
+                     settings: Settings) -> None:
     "Validate a batch DATA against the data contract; exit 1 when a check at --fail-on severity fails."
     from mlops_workbench.core import CheckFailed
     from mlops_workbench.validation import validate
-    settings = _project_settings()
     fail_on = fail_on or settings.validation.fail_on
-    result = validate(data, contract_path or settings.validation.contract)
+    result = validate(_data_or_contract(settings, data), contract_path or settings.validation.contract)
     if report:
         html_path = Path(report)
         result.save(html_path.parent, settings if settings.source else None, fail_on, name=html_path.stem)
@@ -276,12 +292,14 @@ def validate_command(data: str, contract_path: str | None, report: str | None, f
 @click.option("--report", type=click.Path(dir_okay=False), default=None,
               help="Write the HTML report here (and the JSON report beside it, as .json).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def drift_command(reference: str, current: str, contract_path: str | None, report: str | None, as_json: bool) -> None:
+@_reads_data
+def drift_command(reference: str, current: str, contract_path: str | None, report: str | None, as_json: bool,
+                  settings: Settings) -> None:
     "Measure drift of CURRENT against REFERENCE (data, or a contract YAML); exit 1 on a drift verdict."
     from mlops_workbench.core import CheckFailed
     from mlops_workbench.drift import detect_drift
-    settings = _project_settings()
-    result = detect_drift(reference, current, contract=contract_path, settings=settings)
+    result = detect_drift(_data_or_contract(settings, reference), _data_or_contract(settings, current),
+                          contract=contract_path, settings=settings)
     if report:
         html_path = Path(report)
         result.save(html_path.parent, settings if settings.source else None, name=html_path.stem)
@@ -303,14 +321,14 @@ def drift_command(reference: str, current: str, contract_path: str | None, repor
 @click.option("--sample", type=click.IntRange(min=1), default=None, help="Profile a random sample of N rows.")
 @click.option("--target", default=None, help="The target column (default: [data] target of settings.ini, when present).")
 @click.option("--json", "as_json", is_flag=True, help="Print the quick summary (and the report's plan) as JSON.")
-def profile_command(data: str, out: str | None, mode: str, sample: int | None, target: str | None, as_json: bool) -> None:
+@_reads_data
+def profile_command(data: str, out: str | None, mode: str, sample: int | None, target: str | None, as_json: bool,
+                    settings: Settings) -> None:
     "Summarise DATA (CSV or Parquet) and write its full profile report within the budget."
-    from mlops_workbench.core import load_settings
-    from mlops_workbench.data import load_data
+    from mlops_workbench.data import load_project_data
     from mlops_workbench.profile import profile_report
     from mlops_workbench.summary import quick_summary
-    settings = load_settings()
-    frame = load_data(data, target=target)
+    frame = load_project_data(settings, data, target)
     if target is None and settings.data.target in map(str, frame.columns):
         target = settings.data.target
     summary = quick_summary(frame, target=target, seed=settings.models.seed, max_categories=settings.validation.max_categories)
@@ -323,6 +341,8 @@ def profile_command(data: str, out: str | None, mode: str, sample: int | None, t
     overview = summary.overview()[["kind", "missing", "distinct", "target strength", "flags"]]
     click.echo(f"{data}: {summary.rows:,} rows x {len(summary.columns)} columns, {summary.duplicate_rows:,} duplicate rows"
                + (f", target {target} ({summary.task})" if target else ""))
+    for note in summary.notes():
+        click.echo(note)
     click.echo(overview.to_string(float_format=lambda v: f"{v:.3g}"))
     for flag in summary.flags:
         if flag["column"] is None:

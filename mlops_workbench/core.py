@@ -179,6 +179,8 @@ class ProfileSettings:
     full_cells: Annotated[int, "up to this many cells, the full report"] = 2_000_000
     minimal_cells: Annotated[int, "up to this many, the minimal report; beyond, a sample"] = 20_000_000
     sample_rows: Annotated[int, "rows kept when sampling"] = 100_000
+    max_columns: Annotated[int, "the report profiles at most this many columns (the first ones and the target); the quick summary covers all"] = 100
+    max_columns_full: Annotated[int, "beyond this many columns, full settings leave out the pairwise parts (correlations, interactions, missing-value diagrams)"] = 50
 
 @dataclass
 class DashboardSettings:

@@ -10,6 +10,8 @@ import csv
 import hashlib
 import io
 import os
+import re
+import warnings
 from collections import Counter
 from collections.abc import Collection, Iterable
 from importlib import resources
@@ -19,39 +21,217 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from .core import DataError, error_line
+from .core import DataError, Settings, error_line
 
 # %% auto #0
-__all__ = ['SUPPORTED_SUFFIXES', 'KINDS', 'DEMO_PLANTS', 'parse_dates', 'column_not_found', 'load_data', 'type_family', 'kind_of',
-           'column_kind', 'row_hashes', 'fingerprint', 'infer_task', 'check_target', 'split_holdout', 'demo_frame',
-           'demo_batch', 'regression_frame']
+__all__ = ['SUPPORTED_SUFFIXES', 'SEPARATORS', 'SNIFF_BYTES', 'ENCODING_MARGIN', 'PREFERRED_ENCODINGS', 'KINDS', 'DEMO_PLANTS',
+           'sniff_csv', 'source_of', 'source_statement', 'parse_dates', 'column_not_found', 'load_data',
+           'load_project_data', 'type_family', 'kind_of', 'column_kind', 'row_hashes', 'fingerprint', 'infer_task',
+           'check_target', 'split_holdout', 'demo_frame', 'demo_batch', 'regression_frame']
 
 # %% ../nbs/01_data.ipynb #4ae7691d
 SUPPORTED_SUFFIXES = (".csv", ".parquet", ".pq")
+SEPARATORS = ",;\t|"  # the separators a CSV file's is detected among
+SNIFF_BYTES = 64 * 1024  # text read to detect the separator; bytes sampled to detect an encoding other than UTF-8
+ENCODING_MARGIN = 0.1  # encodings within this "chaos" of charset-normalizer's best guess count as about as plausible
+PREFERRED_ENCODINGS = ("cp1252",)  # among about equally plausible encodings, these are tried first
 
-def _check_csv(path: Path) -> None:
-    "Refuse an empty, undecodable, header-only or duplicate-header CSV with a one-line `DataError`."
-    if path.stat().st_size == 0:
-        raise DataError(f"{path}: the file is empty")
-    decoder = codecs.getincrementaldecoder("utf-8")()
+def _undecodable(
+    path: Path,  # a file
+    encoding: str,  # a text encoding
+) -> int | None:
+    "The offset of the first byte `encoding` cannot decode, streaming through the file; None when all of it decodes."
+    decoder = codecs.getincrementaldecoder(encoding)()
     offset = 0
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
+            pending = len(decoder.getstate()[0])  # bytes of an incomplete character carried over from the last chunk
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as e:
-                raise DataError(f"{path}: cannot decode byte {offset + e.start} as UTF-8 (save the file as UTF-8)") from None
+                return offset - pending + e.start
             offset += len(chunk)
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f)
+    pending = len(decoder.getstate()[0])
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return offset - pending  # the file ends inside a character
+    return None
+
+def _candidates(
+    matches: object,  # charset-normalizer's results for a sample
+) -> list[str]:
+    "Encodings to try, most plausible first, with `PREFERRED_ENCODINGS` ahead of those about as plausible."
+    if not matches:
+        return []
+    best = min(m.chaos for m in matches)
+    near = {e for m in matches if m.chaos <= best + ENCODING_MARGIN for e in m.could_be_from_charset}
+    ordered = [e for e in PREFERRED_ENCODINGS if e in near] + [e for m in matches for e in (m.encoding, *m.could_be_from_charset)]
+    return list(dict.fromkeys(codecs.lookup(e).name for e in ordered))
+
+def _detect_encoding(
+    path: Path,  # a CSV file
+) -> str:
+    "The encoding of a file: UTF-8 when all of it decodes as such, else the first candidate that decodes all of it."
+    import charset_normalizer
+    bad = _undecodable(path, "utf-8")
+    with open(path, "rb") as f:
+        head = f.read(SNIFF_BYTES)
+        if bad is None:
+            return "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+        around = b""
+        if bad >= len(head):  # the first non-UTF-8 byte lies beyond the head: sample around it too
+            f.seek(max(bad - SNIFF_BYTES // 2, len(head)))
+            around = b"\n" + f.read(SNIFF_BYTES)
+    for encoding in _candidates(charset_normalizer.from_bytes(head + around)):
+        if _undecodable(path, encoding) is None:
+            return encoding
+    raise DataError(f"{path}: not a text file: byte {bad} is not UTF-8 and no other text encoding fits "
+                    "(give the encoding with --encoding or [data] encoding)")
+
+def _given_encoding(
+    path: Path,  # a CSV file
+    encoding: str,  # the encoding the user gave
+) -> str:
+    "Check an encoding given by the user: a known text encoding that decodes the whole file."
+    try:
+        b"a".decode(encoding, errors="ignore")  # also refuses codecs that are not text encodings (base64, zlib)
+    except LookupError:
+        raise DataError(f"{path}: unknown encoding '{encoding}' (a Python codec name, e.g. utf-8, cp1252, latin-1)") from None
+    bad = _undecodable(path, encoding)
+    if bad is not None:
+        raise DataError(f"{path}: cannot decode byte {bad} as {encoding} (the encoding given)")
+    return encoding
+
+def _sniff_separator(
+    path: Path,  # a CSV file
+    encoding: str,  # its encoding
+) -> str:
+    "The separator `csv.Sniffer` finds among `SEPARATORS` in the first lines of the file; a comma when it finds none."
+    with open(path, encoding=encoding, newline="") as f:
+        text = f.read(SNIFF_BYTES)
+    text = text[:text.rfind("\n") + 1] or text  # whole lines only
+    try:
+        return csv.Sniffer().sniff(text, delimiters=SEPARATORS).delimiter
+    except csv.Error:
+        return ","
+
+# %% ../nbs/01_data.ipynb #7c1e5a01
+def sniff_csv(
+    path: str | os.PathLike,  # a CSV file
+    sep: str = "",  # its separator, if known (`\t` or `tab` for a tab); "": detected
+    encoding: str = "",  # its encoding, if known (a Python codec name); "": detected
+) -> dict:
+    "How to read a CSV file: its separator and encoding, each as given or else detected (the form `source_of` returns)."
+    path = Path(path)
+    detected = {"sep": not sep, "encoding": not encoding}
+    encoding = _given_encoding(path, encoding) if encoding else _detect_encoding(path)
+    if sep:
+        sep = {"\\t": "\t", "tab": "\t"}.get(sep, sep)
+        if len(sep) != 1 or sep in "\"\r\n":
+            raise DataError(f"{path}: separator {sep!r} is not one character other than a quote or a line break")
+    else:
+        sep = _sniff_separator(path, encoding)
+    return {"path": str(path), "format": "csv", "sep": sep, "encoding": encoding, "detected": detected}
+
+def source_of(
+    frame: pd.DataFrame,  # a frame returned by `load_data`
+) -> dict:
+    "How `load_data` read a frame: path, format, separator, encoding and which of them were detected ({} for a frame given)."
+    return dict(frame.attrs.get("source") or {})
+
+def source_statement(
+    source: dict,  # what `source_of` returns
+) -> str:
+    "One line saying how a file was read, e.g. \"read as CSV with separator ';' (detected), encoding cp1252 (detected)\"."
+    if source.get("format") == "parquet":
+        return "read as Parquet"
+    if source.get("format") != "csv":
+        return ""
+    how = {k: "detected" if v else "given" for k, v in source["detected"].items()}
+    return (f"read as CSV with separator {source['sep']!r} ({how['sep']}), "
+            f"encoding {source['encoding']} ({how['encoding']})")
+
+# %% ../nbs/01_data.ipynb #7c1e5a05
+_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_UNCLOSED = re.compile(r"EOF inside string starting at row (\d+)")
+
+def _ragged(path: Path, line: int, fields: int, expected: int, sep: str) -> DataError:
+    "The one-line error for a row with more fields than the header."
+    return DataError(f"{path}: line {line} has {fields} fields, but the header has {expected} (separator {sep!r})")
+
+def _parse_error(
+    path: Path,  # the CSV file
+    error: Exception,  # what pandas raised
+    sep: str,  # the separator used
+) -> DataError:
+    "pandas' parser error as a one-line `DataError` naming the file and, where pandas says it, the line or row."
+    text = str(error)
+    if m := _RAGGED.search(text):
+        return _ragged(path, int(m[2]), int(m[3]), int(m[1]), sep)
+    if m := _UNCLOSED.search(text):
+        return DataError(f"{path}: a quoted field starting at row {m[1]} (the header is row 0) is never closed")
+    return DataError(f"{path}: cannot parse as CSV ({error_line(text).removeprefix('Error tokenizing data. C error: ')})")
+
+def _too_wide(
+    path: Path,  # the CSV file
+    sep: str,  # its separator
+    encoding: str,  # its encoding
+    rows: int | None = None,  # non-blank data rows to look at; None: all of them
+) -> DataError | None:
+    "The error for the first row with a value beyond the header's fields (an empty trailing field is fine), if any."
+    with open(path, encoding=encoding, newline="") as f:
+        reader = csv.reader(f, delimiter=sep)
+        header = next(reader, [])
+        seen = 0
+        for row in reader:
+            if any(cell.strip() for cell in row[len(header):]):
+                return _ragged(path, reader.line_num, len(row), len(header), sep)
+            seen += any(cell.strip() for cell in row)  # blank lines are skipped, by pandas too
+            if rows is not None and seen >= rows:
+                break
+    return None
+
+def _check_csv(
+    path: Path,  # the CSV file
+    sep: str,  # its separator
+    encoding: str,  # its encoding
+) -> None:
+    "Refuse a header-only, duplicate-header or ragged-first-row CSV with a one-line `DataError`."
+    with open(path, encoding=encoding, newline="") as f:
+        reader = csv.reader(f, delimiter=sep)
         header = next(reader, None)
         if not header or all(not h.strip() for h in header):
             raise DataError(f"{path}: the file has no header row")
         if next((row for row in reader if any(cell.strip() for cell in row)), None) is None:
             raise DataError(f"{path}: the file has a header but no data rows")
+    error = _too_wide(path, sep, encoding, rows=1)  # pandas would take the extra field of the first row for an index
+    if error:
+        raise error
     duplicates = sorted(name for name, n in Counter(h.strip() for h in header).items() if n > 1)
     if duplicates:
         raise DataError(f"{path}: duplicate column names: {', '.join(duplicates)}")
+
+def _read_csv(
+    path: Path,  # the CSV file
+    sep: str,  # its separator; "": detected
+    encoding: str,  # its encoding; "": detected
+) -> pd.DataFrame:
+    "Read a CSV file, checked first, with the separator and encoding given or detected (kept in `attrs['source']`)."
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty")
+    source = sniff_csv(path, sep, encoding)
+    _check_csv(path, source["sep"], source["encoding"])
+    try:
+        with warnings.catch_warnings():  # a ParserWarning means pandas dropped data: an error here
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(path, sep=source["sep"], encoding=source["encoding"], low_memory=False, index_col=False)
+    except pd.errors.ParserError as e:
+        raise _parse_error(path, e, source["sep"]) from None
+    except pd.errors.ParserWarning as e:  # a row wider than the header, after a first row with an empty extra field
+        raise _too_wide(path, source["sep"], source["encoding"]) or _parse_error(path, e, source["sep"]) from None
+    frame.attrs["source"] = source
+    return frame
 
 # %% ../nbs/01_data.ipynb #a376a73c
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
@@ -88,10 +268,12 @@ def column_not_found(
 def load_data(
     source: str | os.PathLike | pd.DataFrame,  # a CSV or Parquet path, or a DataFrame
     target: str | None = None,  # when given, the column must exist
+    sep: str = "",  # a CSV file's separator; "": detected
+    encoding: str = "",  # a CSV file's encoding; "": detected
 ) -> pd.DataFrame:
     "Load a data set as a DataFrame, keeping categoricals and dates; raise `DataError` naming the file and cause."
     if isinstance(source, pd.DataFrame):
-        frame, where = source, "the DataFrame"
+        frame, where = source, source_of(source).get("path", "the DataFrame")
     else:
         path = Path(source)
         where = str(path)
@@ -102,8 +284,7 @@ def load_data(
         if not path.is_file():
             raise DataError(f"{path}: not a file")
         if path.suffix.lower() == ".csv":
-            _check_csv(path)
-            frame = parse_dates(pd.read_csv(path, encoding="utf-8-sig", low_memory=False))
+            frame = parse_dates(_read_csv(path, sep, encoding))
         else:
             try:
                 frame = pd.read_parquet(path)
@@ -113,9 +294,19 @@ def load_data(
                 raise DataError(f"{path}: duplicate column names: {', '.join(sorted(set(frame.columns[frame.columns.duplicated()])))}")
             if len(frame) == 0:
                 raise DataError(f"{path}: the file has columns but no rows")
+            frame.attrs["source"] = {"path": str(path), "format": "parquet", "sep": "", "encoding": "", "detected": {}}
     if target is not None and target not in frame.columns:
         raise column_not_found(target, frame.columns, where)
     return frame
+
+# %% ../nbs/01_data.ipynb #b3f0c6a1
+def load_project_data(
+    settings: Settings,  # the project's settings: `[data] sep` and `[data] encoding`
+    source: str | os.PathLike | pd.DataFrame,  # a CSV or Parquet path, or a DataFrame
+    target: str | None = None,  # when given, the column must exist
+) -> pd.DataFrame:
+    "`load_data` with the project's separator and encoding (each detected when the setting is empty)."
+    return load_data(source, target, settings.data.sep, settings.data.encoding)
 
 # %% ../nbs/01_data.ipynb #d90a399c
 KINDS: tuple[str, ...] = ("numeric", "categorical", "datetime", "boolean", "text")

@@ -10,10 +10,11 @@ import contextlib
 import html
 import io
 import json
+import math
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +32,10 @@ from mlops_workbench.core import (
 )
 
 from .reports import jsonable
-from .summary import Summary, quick_summary
+from .summary import BINS, EXTREME, Summary, quick_summary
 
 # %% auto #0
-__all__ = ['PLOT_ROWS', 'MODES', 'TOP_VALUES_JSON', 'header_html', 'overview_html', 'column_html', 'relation_html',
+__all__ = ['PLOT_ROWS', 'MODES', 'PAIRWISE', 'TOP_VALUES_JSON', 'header_html', 'overview_html', 'column_html', 'relation_html',
            'column_figure', 'correlation_figure', 'correlation_html', 'ReportPlan', 'plan_report', 'ProfileResult',
            'profile_report']
 
@@ -82,9 +83,10 @@ def _flag_html(summary: Summary, name: str) -> str:
 def header_html(
     summary: Summary,  # the quick summary
 ) -> str:
-    "The data set's size, target, duplicate rows and table-level findings."
+    "The data set's size, target, duplicate rows, how it was read, what was estimated, and table-level findings."
     table_flags = "".join(f'<li class="flag-{f["severity"]}">{html.escape(f["detail"])}</li>'
                           for f in summary.flags if f["column"] is None)
+    table_flags += "".join(f'<li class="flag-info">{html.escape(note)}</li>' for note in summary.notes())
     return (f'{_CSS}<div class="mlops-wb"><p><b>{summary.rows:,} rows x {len(summary.columns)} columns</b>'
             + (f"; target <code>{html.escape(summary.target)}</code> ({summary.task})" if summary.target else "")
             + f"; {summary.duplicate_rows:,} duplicate rows; summarised in {summary.seconds:.2f} s</p>"
@@ -104,7 +106,7 @@ def column_html(
 ) -> str:
     "One column's statistics, top values and flags."
     c = summary.columns[name]
-    keys = ["kind", "dtype", "count", "missing", "missing_share", "distinct", "infinite", "mean", "std", "min",
+    keys = ["kind", "dtype", "count", "missing", "missing_share", "distinct", "infinite", "extreme", "mean", "std", "min",
             "q05", "q25", "q50", "q75", "q95", "max", "skew"]
     stats = pd.DataFrame({"value": [c[k] for k in keys if k in c]}, index=pd.Index([k for k in keys if k in c], name=name))
     stats.loc["missing_share", "value"] = f"{c['missing_share']:.1%}"
@@ -135,6 +137,18 @@ def relation_html(
 # %% ../nbs/05a_profile.ipynb #80e24c05
 PLOT_ROWS = 5_000  # rows sampled for plots that need rows
 
+def _plot_scale(
+    c: dict,  # a column of the summary
+) -> float:
+    "1, or for a column with extreme values the power of ten its values are drawn in (matplotlib overflows near 1e308)."
+    if not c.get("extreme"):
+        return 1.0
+    return 10.0 ** math.floor(math.log10(max(abs(c["min"]), abs(c["max"]))))
+
+def _label(name: str, scale: float) -> str:
+    "An axis label, with the unit the values are drawn in when they are scaled."
+    return name if scale == 1 else f"{name} (x {scale:.0e})"
+
 def column_figure(
     summary: Summary,  # the quick summary
     name: str,  # the column
@@ -148,11 +162,11 @@ def column_figure(
     ax = fig.add_subplot(1, panels, 1)
     hist = c.get("histogram")
     if c["kind"] in ("numeric", "datetime") and hist and hist["counts"]:
-        edges = np.asarray(hist["edges"])
+        edges = np.asarray(hist["edges"]) / _plot_scale(c)
         if c["kind"] == "datetime":
             edges = pd.to_datetime(edges.astype(np.int64)).to_numpy()
         ax.stairs(hist["counts"], edges, fill=True, alpha=0.7)
-        ax.set_xlabel(name)
+        ax.set_xlabel(_label(name, _plot_scale(c)))
         ax.set_ylabel("rows")
         fig.autofmt_xdate() if c["kind"] == "datetime" else None
     elif c["top"]:
@@ -170,11 +184,12 @@ def column_figure(
 def _relation_axes(ax, summary: Summary, name: str, rel: dict, sample: pd.DataFrame | None) -> None:
     "Draw the relation of a column to the target on `ax`."
     table = rel["table"]
+    scale, target_scale = _plot_scale(summary.columns[name]), _plot_scale(summary.columns[summary.target])
     if rel["form"] == "mean per class" and sample is not None:
-        x = pd.to_numeric(sample[name], errors="coerce")
+        x = pd.to_numeric(sample[name], errors="coerce") / scale
         groups = [x[(sample[summary.target].astype(str) == cls) & np.isfinite(x)].to_numpy() for cls in table.index]
         ax.boxplot(groups, tick_labels=[str(c)[:12] for c in table.index], showfliers=False)
-        ax.set_ylabel(name)
+        ax.set_ylabel(_label(name, scale))
     elif rel["form"] == "class rates per level":
         rates = table.drop(columns="rows").head(10)
         left = np.zeros(len(rates))
@@ -185,12 +200,13 @@ def _relation_axes(ax, summary: Summary, name: str, rel: dict, sample: pd.DataFr
         ax.set_xlabel("class share")
     elif rel["form"] == "target mean per level":
         shown = table.head(10)
-        ax.barh([str(i)[:20] for i in shown.index], shown["target mean"])
-        ax.set_xlabel(f"mean {summary.target}")
+        ax.barh([str(i)[:20] for i in shown.index], shown["target mean"] / target_scale)
+        ax.set_xlabel(_label(f"mean {summary.target}", target_scale))
     elif sample is not None:
-        ax.scatter(sample[name], sample[summary.target], s=4, alpha=0.4)
-        ax.set_xlabel(name)
-        ax.set_ylabel(summary.target)
+        finite = np.isfinite(sample[name]) & np.isfinite(sample[summary.target])
+        ax.scatter(sample[name][finite] / scale, sample[summary.target][finite] / target_scale, s=4, alpha=0.4)
+        ax.set_xlabel(_label(name, scale))
+        ax.set_ylabel(_label(summary.target, target_scale))
     ax.set_title(f"vs {summary.target}: strength {rel['strength']:.2f}", fontsize=10)
 
 def correlation_figure(
@@ -224,27 +240,39 @@ def correlation_html(
 
 # %% ../nbs/05a_profile.ipynb #d4f46b9e
 MODES = ("auto", "full", "minimal")
+PAIRWISE = "correlations, interactions, missing-value diagrams"  # the parts of the full settings left out for wide data
 
 @dataclass
 class ReportPlan:
-    "How a profile report is made: the mode, the library settings and the rows profiled."
+    "How a profile report is made: the mode, the library settings, and the rows and columns profiled."
     mode: str  # full, minimal or sampled
     settings: str  # the library settings used: full or minimal
     rows: int  # rows in the data
     columns: int  # columns in the data
     sample_rows: int  # rows profiled (equal to rows when not sampled)
     reason: str  # why this mode
+    report_columns: int = 0  # columns profiled: the target and the first ones; 0 means all of them
+    pairwise: bool = True  # whether full settings include the pairwise parts (PAIRWISE)
+    left_out: list[str] = field(default_factory=list)  # columns left out for their extreme values
 
     @property
     def sampled(self) -> bool:
         "Whether the report is made on a sample."
         return self.sample_rows < self.rows
 
+    @property
+    def profiled_columns(self) -> int:
+        "How many columns the report profiles."
+        return self.report_columns or self.columns
+
     def statement(self) -> str:
-        "One sentence for the top of the report: mode, settings and sample size."
+        "One sentence for the top of the report: mode, settings, sample size and columns profiled."
         rows = (f"a random sample of {self.sample_rows:,} of {self.rows:,} rows" if self.sampled
                 else f"all {self.rows:,} rows (no sample)")
-        return f"Mode: {self.mode} ({self.settings} settings) on {rows} x {self.columns} columns; {self.reason}."
+        columns = (f"{self.columns} columns" if self.profiled_columns == self.columns
+                   else f"{self.profiled_columns:,} of {self.columns:,} columns")
+        without = "" if self.settings == "minimal" or self.pairwise else f" without the pairwise parts ({PAIRWISE})"
+        return f"Mode: {self.mode} ({self.settings} settings{without}) on {rows} x {columns}; {self.reason}."
 
 def plan_report(
     rows: int,  # rows in the data
@@ -252,13 +280,16 @@ def plan_report(
     budget: ProfileSettings,  # the [profile] budget
     mode: str = "auto",  # auto: chosen by the budget; full or minimal: forced
     sample: int | None = None,  # rows to sample; None: as the budget says
+    left_out: list[str] | tuple[str, ...] = (),  # columns that must stay out of the report (extreme values)
 ) -> ReportPlan:
-    "Choose full, minimal or sampled mode for a report on `rows` x `columns` within the budget."
+    "Choose the mode, the rows and the columns of a report on `rows` x `columns` within the budget."
     if mode not in MODES:
         raise BadInput(f"profile mode '{mode}' is not one of {', '.join(MODES)}")
     if sample is not None and sample < 1:
         raise BadInput(f"profile sample must be at least 1 row, got {sample}")
-    cells = rows * columns
+    usable = columns - len(left_out)
+    profiled = min(usable, budget.max_columns)
+    cells = rows * profiled
     if sample is not None:
         n = min(sample, rows)
         why = f"sample of {sample:,} rows asked for" if sample < rows else "all rows asked for"
@@ -271,12 +302,24 @@ def plan_report(
         settings = mode
         why = "; ".join(filter(None, [why, f"{mode} settings asked for"]))
     else:
-        settings = "full" if n * columns <= budget.full_cells else "minimal"
+        settings = "full" if n * profiled <= budget.full_cells else "minimal"
         if not why:
             why = (f"{cells:,} cells are within the full budget of {budget.full_cells:,}" if settings == "full"
                    else f"{cells:,} cells exceed the full budget of {budget.full_cells:,}")
+    pairwise = mode == "full" or profiled <= budget.max_columns_full
+    reasons = [why]
+    if profiled < usable:
+        reasons.append(f"{usable:,} columns exceed the report's {budget.max_columns:,} ([profile] max_columns): "
+                       "the first ones and the target are profiled; the quick summary covers them all")
+    if settings == "full" and not pairwise:
+        reasons.append(f"{profiled:,} columns exceed [profile] max_columns_full = {budget.max_columns_full:,}, "
+                       "and the pairwise parts grow with the square of the columns")
+    if left_out:
+        reasons.append(f"left out for values beyond ±{EXTREME:g}, which the profiling library cannot summarise "
+                       f"(the quick summary covers them): {', '.join(left_out)}")
     return ReportPlan(mode="sampled" if n < rows else settings, settings=settings, rows=rows, columns=columns,
-                      sample_rows=n, reason=why)
+                      sample_rows=n, reason="; ".join(reasons), report_columns=profiled, pairwise=pairwise,
+                      left_out=list(left_out))
 
 # %% ../nbs/05a_profile.ipynb #39ca9a76
 TOP_VALUES_JSON = 100  # frequency tables in the report's JSON keep this many values
@@ -295,9 +338,11 @@ def _library_report(
     numeric_target = target is not None and target in frame.columns and pd.api.types.is_numeric_dtype(frame[target]) \
         and not pd.api.types.is_bool_dtype(frame[target])
     options = {"title": title, "progress_bar": progress, "dataset": {"description": description},
-               "variables": {"descriptions": variables}}
+               "variables": {"descriptions": variables}, "plot": {"histogram": {"bins": BINS}}}
     if plan.settings == "minimal":
         return ProfileReport(frame, minimal=True, **options)
+    if not plan.pairwise:  # the library's shorthand: None turns every correlation, interaction and diagram off
+        return ProfileReport(frame, correlations=None, interactions=None, missing_diagrams=None, **options)
     return ProfileReport(frame, interactions={"continuous": numeric_target, "targets": [target] if numeric_target else []},
                          **options)
 
@@ -320,10 +365,14 @@ def _banner(
     flags = "".join(f"<li><b>{html.escape(f['column'] or '(table)')}</b>: {html.escape(f['flag'])} — "
                     f"{html.escape(f['detail'])}</li>" for f in summary.flags) or "<li>none</li>"
     card_html = "<br>".join(html.escape(line.replace("**", "").replace("`", "")) for line in card.splitlines())
+    notes = "".join(f"<li>{html.escape(note)}</li>" for note in summary.notes())
     return ('<div id="mlops-wb-plan" style="border:2px solid #337ab7;padding:8px 16px;margin:8px;font-family:sans-serif">'
             f'<p><b>{html.escape(plan.statement())}</b></p>'
             f'<p data-mode="{plan.mode}" data-settings="{plan.settings}" data-sample-rows="{plan.sample_rows}" '
-            f'data-rows="{plan.rows}">Profiled rows: {plan.sample_rows:,} of {plan.rows:,}.</p>'
+            f'data-rows="{plan.rows}" data-columns="{plan.columns}" data-report-columns="{plan.profiled_columns}" '
+            f'data-pairwise="{str(plan.pairwise).lower()}">Profiled rows: {plan.sample_rows:,} of {plan.rows:,}; '
+            f'columns: {plan.profiled_columns:,} of {plan.columns:,}.</p>'
+            + (f"<p>The data, as the quick summary saw it:</p><ul>{notes}</ul>" if notes else "")
             + (f"<p>{card_html}</p>" if card_html else "")
             + f"<p>Workbench flags (quick summary of all {summary.rows:,} rows):</p><ul>{flags}</ul></div>")
 
@@ -377,8 +426,11 @@ def profile_report(
         raise BadInput(f"{html_path}: cannot write the report ({e.strerror or e})") from None
     frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
     summary = summary or quick_summary(frame, target=target, seed=seed)
-    plan = plan_report(len(frame), len(frame.columns), settings.profile, mode, sample)
+    left_out = [name for name in summary.columns if "extreme" in summary.column_flags(name)]
+    plan = plan_report(len(frame), len(frame.columns), settings.profile, mode, sample, left_out)
     rows = frame.sample(n=plan.sample_rows, random_state=seed).sort_index() if plan.sampled else frame
+    rows = rows[_report_columns(list(rows.columns), plan, target)]
+    rows.attrs = {}  # how the file was read is in the banner; pandas would copy it in every step the library takes
     card = objective_card(settings) if settings.source is not None else ""
     description = plan.statement() + (" " + card.replace("\n", " ") if card else "")
     variables = {name: "workbench flags: " + ", ".join(summary.column_flags(name)) for name in summary.columns
@@ -386,6 +438,9 @@ def profile_report(
     title = title or f"Profile ({plan.mode} mode, {plan.sample_rows:,} of {plan.rows:,} rows)"
     fallback = ""
     for attempt in ("full", "minimal") if plan.settings == "full" else ("minimal",):
+        if not len(rows.columns):  # every column left out: the banner is the report
+            page, data = "<html><body></body></html>", {}
+            break
         plan.settings = attempt
         report = _library_report(rows, plan, title, description, variables, target, progress)
         try:
@@ -404,6 +459,17 @@ def profile_report(
     except OSError as e:
         raise BadInput(f"{html_path}: cannot write the report ({e.strerror or e})") from None
     return ProfileResult(plan, html_path, json_path, time.perf_counter() - start, fallback)
+
+def _report_columns(
+    names: list[str],  # the data's columns
+    plan: ReportPlan,  # the plan: how many columns, which left out
+    target: str | None,  # the target column, always profiled when it can be
+) -> list[str]:
+    "The columns a report profiles, in the data's order: the target and the first others, up to the plan's count."
+    usable = [n for n in names if n not in plan.left_out]
+    chosen = {target} & set(usable)
+    chosen |= set([n for n in usable if n != target][:plan.profiled_columns - len(chosen)])
+    return [n for n in usable if n in chosen]
 
 def _render(
     report: object,  # a lazy ProfileReport

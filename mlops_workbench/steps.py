@@ -38,7 +38,7 @@ from mlops_workbench.train import (
 from .candidates import column_kinds, column_roles
 from .contract import Contract, infer_contract, load_contract, save_contract
 from .core import BadInput, CheckFailed, Settings, code_version, error_line, write_atomic
-from .data import fingerprint, load_data, row_hashes, split_holdout
+from .data import fingerprint, load_project_data, row_hashes, source_of, split_holdout
 from .diagnostics import leaderboard_figure
 from .drift import detect_drift
 from .evaluate import evaluate as evaluate_model
@@ -94,6 +94,8 @@ class ExploreOutputs(StageOutputs):
     "What the explore stage found."
     data: str = ""  # the data explored
     data_fingerprint: str = ""  # its fingerprint
+    sep: str = ""  # the CSV separator it was read with ("" for Parquet)
+    encoding: str = ""  # the CSV encoding it was read with ("" for Parquet)
     rows: int = 0  # rows
     columns: int = 0  # columns
     target: str | None = None  # the target column, if any
@@ -102,13 +104,15 @@ class ExploreOutputs(StageOutputs):
     flags: list[str] = field(default_factory=list)  # "column: flag" for every flag of the summary
     report: dict[str, Any] | None = None  # the profile report's plan and paths, when one was made
 
-def _explore_view(summary: Any, frame: pd.DataFrame, folder: Path, plots: bool, seed: int) -> list[str]:
+def _explore_view(summary: Any, frame: pd.DataFrame, folder: Path, plots: bool, seed: int, max_plots: int) -> list[str]:
     "The explore stage's view: header, overview, flags and, headless, the plots (also saved as PNG files)."
     parts = [header_html(summary), overview_html(summary)]
     if not plots:
         return parts
     sample = frame.sample(n=min(5_000, len(frame)), random_state=seed)
-    for i, name in enumerate(summary.columns):
+    if len(summary.columns) > max_plots:
+        parts.append(f"<p>Plots of the first {max_plots:,} of {len(summary.columns):,} columns ([profile] max_columns).</p>")
+    for i, name in enumerate(list(summary.columns)[:max_plots]):
         png = save_figure(column_figure(summary, name, sample), folder / "plots" / f"column_{i:03d}.png")
         parts.append(f"<h4>{html.escape(name)}</h4>{_img(png, name)}")
     if len(summary.correlations):
@@ -133,17 +137,18 @@ def explore(
     if data_file is None:
         raise BadInput("no data to explore: set [data] train in settings, or the data_path parameter")
     target = target or settings.data.target or None
-    frame = load_data(data_file, target=target)
+    frame = load_project_data(settings, data_file, target)
     summary = quick_summary(frame, target=target, seed=settings.models.seed, max_categories=settings.validation.max_categories)
     write_atomic(folder / "summary.json", json.dumps(summary.to_dict(), indent=1, allow_nan=False) + "\n")
-    parts = _explore_view(summary, frame, folder, plots, settings.models.seed)
+    parts = _explore_view(summary, frame, folder, plots, settings.models.seed, settings.profile.max_columns)
     report = None
     if make_report:
         report = profile_report(frame, folder / "profile.html", settings, target=target, mode=report_mode,
                                 sample=sample_rows or None, seed=settings.models.seed, summary=summary)
         parts.append(f"<p>{html.escape(report.plan.statement())}</p>")
     outputs = ExploreOutputs(folder=str(folder), view=_write_view(folder, parts), data=str(data_file),
-                             data_fingerprint=fingerprint(frame), rows=len(frame), columns=len(frame.columns),
+                             data_fingerprint=fingerprint(frame), sep=source_of(frame).get("sep", ""),
+                             encoding=source_of(frame).get("encoding", ""), rows=len(frame), columns=len(frame.columns),
                              target=target, task=summary.task, duplicate_rows=summary.duplicate_rows,
                              flags=[f"{f['column'] or '(table)'}: {f['flag']}" for f in summary.flags],
                              report=report.to_dict() if report else None)
@@ -152,7 +157,8 @@ def explore(
         outputs.mlflow_run_id = run.id
         outputs.save(folder / "outputs.json")
         severities = sorted({severity for severity, _ in FLAGS.values()})
-        run.log(params={"data": data_file, "target": target or "", "report_mode": report.plan.mode if report else "none",
+        run.log(params={"data": data_file, "sep": outputs.sep, "encoding": outputs.encoding, "target": target or "",
+                        "report_mode": report.plan.mode if report else "none",
                         "report_settings": report.plan.settings if report else "none",
                         "sample_rows": report.plan.sample_rows if report else 0},
                 metrics={"rows": len(frame), "columns": len(frame.columns), "duplicate_rows": summary.duplicate_rows,
@@ -175,7 +181,7 @@ def project_contract(
         return load_contract(path), False
     if settings.data.train is None:
         raise BadInput(f"{path}: no contract yet, and no [data] train in settings to infer one from")
-    contract = infer_contract(load_data(settings.data.train), settings=settings)
+    contract = infer_contract(load_project_data(settings, settings.data.train), settings=settings)
     save_contract(contract, path)
     return contract, True
 
@@ -227,7 +233,7 @@ def validate(
     batch_file = project_path(settings, batch_path, settings.data.batch or settings.data.train)
     if batch_file is None:
         raise BadInput("no batch to validate: set [data] batch (or train) in settings, or the batch_path parameter")
-    batch = load_data(batch_file)
+    batch = load_project_data(settings, batch_file)
     result = validate_batch(batch, contract)
     result.save(folder, settings, fail_on)
     stopping = ("error",) if fail_on == "error" else ("error", "warn")
@@ -284,7 +290,7 @@ def train(
     if settings.data.train is None:
         raise BadInput("no training data: set [data] train in settings.ini")
     folder = stage_dir(settings, run_dir, "train")
-    data = load_data(settings.data.train, target=target)
+    data = load_project_data(settings, settings.data.train, target)
     train_split, holdout = split_holdout(data, target, settings.models.holdout_share, seed, task, where=str(settings.data.train))
     contract = load_contract(settings.validation.contract) if settings.validation.contract.exists() else None
     roles, kinds = (contract.roles, contract.kinds) if contract else (None, None)
@@ -339,7 +345,7 @@ def load_leaderboard(
     trained: TrainOutputs,  # what the train stage handed over
 ) -> tuple[Leaderboard, pd.DataFrame]:
     "The train stage's leaderboard, rebuilt to draw its candidates again, and its training split."
-    data = load_data(settings.data.train, target=settings.data.target)
+    data = load_project_data(settings, settings.data.train, settings.data.target)
     o, m = settings.objective, settings.models
     train_split, _ = split_holdout(data, settings.data.target, m.holdout_share, m.seed, o.task)
     table = pd.read_csv(Path(trained.folder) / trained.leaderboard)
@@ -378,7 +384,7 @@ def evaluate(
     o, m, target = settings.objective, settings.models, settings.data.target
     folder = stage_dir(settings, run_dir, "evaluate")
     trained, model = load_trained(settings, run_dir)
-    data = load_data(settings.data.train, target=target)
+    data = load_project_data(settings, settings.data.train, target)
     if fingerprint(data) != trained.fingerprint:
         raise BadInput(f"{settings.data.train}: the data changed since the train stage ran (fingerprint differs); run train again")
     train_split, holdout = split_holdout(data, target, m.holdout_share, m.seed, o.task, where=str(settings.data.train))

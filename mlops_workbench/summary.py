@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from .core import DataError
-from .data import column_not_found, infer_task, kind_of, type_family
+from .data import column_not_found, infer_task, kind_of, source_of, source_statement, type_family
 from .reports import jsonable
 
 # %% auto #0
 __all__ = ['BINS', 'TOP', 'QUANTILES', 'ID_LIKE_SHARE', 'SKEW_LIMIT', 'MANY_MISSING', 'LEAKAGE_LIMIT', 'CORRELATION_LIMIT',
-           'SAMPLE_ROWS', 'FEW_ROWS', 'FLAGS', 'Summary', 'quick_summary']
+           'SAMPLE_ROWS', 'CORRELATION_COLUMNS', 'EXTREME', 'FEW_ROWS', 'FLAGS', 'Summary', 'quick_summary']
 
 # %% ../nbs/05_summary.ipynb #997a5251
 BINS = 20  # histogram bins, and the number of quantile bins used to relate a numeric column to the target
@@ -31,6 +31,8 @@ MANY_MISSING = 0.5  # a missing share from here on is flagged
 LEAKAGE_LIMIT = 0.95  # a column that alone explains this share of the target is a leakage suspect
 CORRELATION_LIMIT = 0.95  # |Pearson r| from here on flags a pair of numeric columns
 SAMPLE_ROWS = 100_000  # relations to the target and correlations use a seeded row sample beyond this
+CORRELATION_COLUMNS = 100  # the correlations cover at most this many numeric columns, the first ones
+EXTREME = 1e150  # |value| beyond this is extreme: its square overflows float64 (beyond 1.3e154), so do many tools
 FEW_ROWS = 10  # fewer rows than this: the statistics say little
 
 # %% ../nbs/05_summary.ipynb #11e25132
@@ -42,7 +44,8 @@ def _sorted_quantiles(
     pos = np.asarray(qs) * (len(values) - 1)
     lo = np.floor(pos).astype(int)
     hi = np.minimum(lo + 1, len(values) - 1)
-    return list(values[lo] + (values[hi] - values[lo]) * (pos - lo))
+    w = pos - lo
+    return list(values[lo] * (1 - w) + values[hi] * w)  # no `values[hi] - values[lo]`: it overflows near the limits
 
 def _histogram(
     values: np.ndarray,  # finite values, sorted ascending
@@ -54,7 +57,8 @@ def _histogram(
     lo, hi = float(values[0]), float(values[-1])
     if lo == hi:
         return {"edges": [lo, hi], "counts": [len(values)]}
-    edges = np.linspace(lo, hi, bins + 1)
+    t = np.linspace(0.0, 1.0, bins + 1)
+    edges = lo * (1 - t) + hi * t  # not np.linspace(lo, hi): `hi - lo` overflows near the float limits
     cuts = np.searchsorted(values, edges[1:-1], side="left")
     counts = np.diff(np.concatenate([[0], cuts, [len(values)]]))
     return {"edges": edges.tolist(), "counts": counts.tolist()}
@@ -77,6 +81,21 @@ def _top_runs(
     return [(values[starts[i]].item(), int(counts[i])) for i in best]
 
 # %% ../nbs/05_summary.ipynb #0c0feb58
+def _moments(
+    f: np.ndarray,  # finite values, sorted ascending, at least one
+) -> tuple[float, float, float]:
+    "Mean, sample standard deviation and skewness, computed on the values scaled by their largest magnitude."
+    scale = max(-float(f[0]), float(f[-1]))
+    if scale == 0:
+        return 0.0, 0.0, 0.0
+    z = f / scale
+    mean = float(z.mean())
+    d = z - mean
+    m2 = float(np.dot(d, d) / len(z))
+    std = math.sqrt(m2 * len(z) / (len(z) - 1)) * scale if len(z) > 1 else 0.0  # a Python float: inf, not a warning
+    skew = float(np.dot(d * d, d) / len(z) / m2 ** 1.5) if m2 > 0 else 0.0
+    return mean * scale, std, skew
+
 def _numeric_stats(
     x: np.ndarray,  # float64 values, NaN for missing
     bins: int = BINS,  # histogram bins
@@ -90,15 +109,13 @@ def _numeric_stats(
     pos_inf = count - int(np.searchsorted(v, np.inf, side="left"))
     f = v[neg_inf:count - pos_inf]
     change = v[1:] != v[:-1]
+    extreme = int(np.searchsorted(f, -EXTREME, side="left")) + len(f) - int(np.searchsorted(f, EXTREME, side="right"))
     stats = {"count": count, "distinct": int(np.count_nonzero(change) + 1) if count else 0,
-             "infinite": neg_inf + pos_inf, "top": _top_runs(v, change, top), "histogram": _histogram(f, bins)}
+             "infinite": neg_inf + pos_inf, "extreme": extreme, "top": _top_runs(v, change, top),
+             "histogram": _histogram(f, bins)}
     if len(f):
-        mean = float(f.mean())
-        d = f - mean
-        m2 = float(np.dot(d, d) / len(f))
-        stats.update(min=float(f[0]), max=float(f[-1]), mean=mean,
-                     std=math.sqrt(m2 * len(f) / (len(f) - 1)) if len(f) > 1 else 0.0,
-                     skew=float(np.dot(d * d, d) / len(f) / m2 ** 1.5) if m2 > 0 else 0.0)
+        mean, std, skew = _moments(f)
+        stats.update(min=float(f[0]), max=float(f[-1]), mean=mean, std=std, skew=skew)
         stats.update({f"q{round(q * 100):02d}": val for q, val in zip(QUANTILES, _sorted_quantiles(f, QUANTILES))})
     return stats, f
 
@@ -120,7 +137,7 @@ def _factor_stats(
     families = np.array([type_family(u) for u in uniques], dtype=object)
     mix = pd.Series(counts).groupby(families).sum() if len(uniques) else pd.Series(dtype=int)
     mix = {name: int(n) for name, n in mix.items() if n > 0}
-    stats = {"count": int(counts.sum()), "distinct": int(np.count_nonzero(counts)), "infinite": 0,
+    stats = {"count": int(counts.sum()), "distinct": int(np.count_nonzero(counts)), "infinite": 0, "extreme": 0,
              "top": [(uniques[i], int(counts[i])) for i in best if counts[i] > 0], "types": mix}
     return stats, codes, uniques
 
@@ -131,6 +148,7 @@ FLAGS: dict[str, tuple[str, str]] = {
     "id_like": ("warn", "nearly every value is distinct: an identifier, not a feature"),
     "mixed_types": ("warn", "values of more than one type"),
     "infinite": ("warn", "infinite values"),
+    "extreme": ("warn", f"values beyond ±{EXTREME:g}: their squares overflow, and many tools mishandle them"),
     "skewed": ("info", f"heavy skew (|skewness| > {SKEW_LIMIT:g})"),
     "many_missing": ("warn", f"at least {MANY_MISSING:.0%} missing"),
     "leakage": ("warn", f"alone explains at least {LEAKAGE_LIMIT:.0%} of the target: a leakage suspect"),
@@ -169,6 +187,8 @@ def _column_flags(
         flags.append("mixed_types")
     if info.get("infinite"):
         flags.append("infinite")
+    if info.get("extreme"):
+        flags.append("extreme")
     if abs(info.get("skew") or 0.0) > SKEW_LIMIT:
         flags.append("skewed")
     if info["kind"] == "datetime":
@@ -211,6 +231,8 @@ def _eta_squared(
     y: np.ndarray,  # the numeric target
 ) -> float:
     "Correlation ratio: the share of the target's variance explained by the group means."
+    scale = float(np.abs(y).max(initial=0.0)) or 1.0
+    y = y / scale  # eta squared does not change with the scale, and nothing below overflows
     n = np.bincount(groups, minlength=n_groups)
     sums = np.bincount(groups, weights=y, minlength=n_groups)
     total = float(((y - y.mean()) ** 2).sum())
@@ -243,8 +265,9 @@ def _relation(
         if x is not None and codes is None:
             xs = x[rows]
             ok = np.isfinite(xs)
+            scale = float(np.abs(xs[ok]).max(initial=0.0)) or 1.0  # sums of scaled values cannot overflow
             n_cls = np.bincount(t[ok], minlength=len(classes))
-            means = np.bincount(t[ok], weights=xs[ok], minlength=len(classes)) / np.maximum(n_cls, 1)
+            means = np.bincount(t[ok], weights=xs[ok] / scale, minlength=len(classes)) / np.maximum(n_cls, 1) * scale
             shown = pd.DataFrame({"mean": np.where(n_cls > 0, means, np.nan), "rows": n_cls},
                                  index=pd.Index([str(c) for c in classes], name="class"))
             form = "mean per class"
@@ -261,12 +284,15 @@ def _relation(
         if x is not None and codes is None:
             xs = x[rows]
             ok = np.isfinite(xs)
-            r = float(np.corrcoef(xs[ok], y[ok])[0, 1]) if ok.sum() > 2 and xs[ok].std() > 0 else float("nan")
-            shown = pd.DataFrame({"value": [r, int(ok.sum())]}, index=pd.Index(["pearson r", "rows"], name="measure"))
+            xs, ys = xs[ok], y[ok]
+            varies = len(xs) > 2 and xs.min() < xs.max() and ys.min() < ys.max()
+            r = float(np.corrcoef(xs / np.abs(xs).max(), ys / np.abs(ys).max())[0, 1]) if varies else float("nan")
+            shown = pd.DataFrame({"value": [r, len(xs)]}, index=pd.Index(["pearson r", "rows"], name="measure"))
             form = "correlation"
         else:
             n = np.bincount(g, minlength=n_groups)
-            means = np.bincount(g, weights=y, minlength=n_groups) / np.maximum(n, 1)
+            scale = float(np.abs(y).max(initial=0.0)) or 1.0
+            means = np.bincount(g, weights=y / scale, minlength=n_groups) / np.maximum(n, 1) * scale
             labels = _group_labels(codes[rows], levels, n_groups)
             shown = pd.DataFrame({"target mean": means, "rows": n}, index=pd.Index(labels, name="level"))
             shown = shown[shown["rows"] > 0]
@@ -335,6 +361,8 @@ def _correlations(
 ) -> pd.DataFrame:
     "Pairwise-complete Pearson correlations of the columns of `block`."
     ok = np.isfinite(block)
+    scale = np.abs(np.where(ok, block, 0.0)).max(axis=0, initial=0.0)
+    block = block / np.where(scale > 0, scale, 1.0)  # r is the same for scaled columns, whose products cannot overflow
     n_col = ok.sum(axis=0)
     if len(block) and n_col.min(initial=len(block)) == len(block):  # nothing missing: one product
         x = block - block.mean(axis=0)
@@ -377,6 +405,19 @@ class Summary:
     duplicate_rows: int = 0  # rows that repeat an earlier row
     sample_rows: int = 0  # rows the relations and correlations were computed on
     seconds: float = 0.0  # time taken
+    numeric_columns: int = 0  # numeric columns in the data (the correlations cover at most CORRELATION_COLUMNS)
+    source: dict = field(default_factory=dict)  # how the data was read (`data.source_of`): path, separator, encoding
+
+    def notes(self) -> list[str]:
+        "One line each on how the data was read and what the summary estimated or left out."
+        notes = [source_statement(self.source)] if source_statement(self.source) else []
+        if self.sample_rows < self.rows:
+            notes.append(f"relations to the target and correlations estimated on a random sample of "
+                         f"{self.sample_rows:,} of {self.rows:,} rows")
+        if len(self.correlations) < self.numeric_columns:
+            notes.append(f"correlations between the first {len(self.correlations):,} of {self.numeric_columns:,} numeric "
+                         f"columns only (at most {CORRELATION_COLUMNS:,})")
+        return notes
 
     def column_flags(self, name: str) -> list[str]:
         "The flags of one column."
@@ -399,11 +440,14 @@ class Summary:
         "A JSON-ready dict of the whole summary."
         return jsonable({
             "rows": self.rows, "columns": len(self.columns), "target": self.target, "task": self.task,
-            "duplicate_rows": self.duplicate_rows, "seconds": self.seconds, "flags": self.flags,
+            "duplicate_rows": self.duplicate_rows, "seconds": self.seconds, "source": self.source, "notes": self.notes(),
+            "flags": self.flags,
             "variables": self.columns,
             "relations": {k: (None if v is None else {**v, "table": v["table"].reset_index().to_dict("records")})
                           for k, v in self.relations.items()},
-            "sample_rows": self.sample_rows, "correlations": {"matrix": self.correlations.round(6).to_dict()},
+            "sample_rows": self.sample_rows,
+            "correlations": {"columns": len(self.correlations), "numeric_columns": self.numeric_columns,
+                             "matrix": self.correlations.round(6).to_dict()},
         })
 
 def _short(value: object, width: int = 40) -> str:
@@ -512,14 +556,15 @@ def quick_summary(
         if info["kind"] == "numeric":
             numeric.append(i)
     sample_rows = len(frame) if sample is None else len(sample)
-    block = np.empty((sample_rows, len(numeric)), order="F")
-    for j, i in enumerate(numeric):
+    correlated = numeric[:CORRELATION_COLUMNS]
+    block = np.empty((sample_rows, len(correlated)), order="F")
+    for j, i in enumerate(correlated):
         block[:, j] = _column_values(frame.iloc[:, i] if sample is None else frame.iloc[sample, i])[0]
-    corr = _correlations(block, [names[i] for i in numeric])
+    corr = _correlations(block, [names[i] for i in correlated])
     summary = Summary(rows=len(frame), columns=columns, relations=relations, correlations=corr, flags=[],
                       target=target, task=prepared["task"] if prepared else None,
                       duplicate_rows=_duplicate_count(hashes) if len(frame.columns) else 0,
-                      sample_rows=sample_rows)
+                      sample_rows=sample_rows, numeric_columns=len(numeric), source=source_of(frame))
     summary.flags = _collect_flags(summary)
     summary.seconds = time.perf_counter() - start
     return summary
@@ -538,17 +583,19 @@ def _collect_flags(
     for name, c in summary.columns.items():
         for f in c["flags"]:
             detail = {"many_missing": f"{c['missing_share']:.0%} missing", "infinite": f"{c['infinite']} of {c['count']} values",
+                      "extreme": f"{c['extreme']} of {c['count']} values",
                       "skewed": f"skewness {c.get('skew', 0):.1f}",
                       "id_like": f"{c['distinct']} distinct of {c['count']}",
                       "mixed_types": ", ".join(f"{k} {v}" for k, v in c.get("types", {}).items()),
                       "leakage": f"strength {(summary.relations.get(name) or {}).get('strength', 0):.3f}"}.get(f, "")
             flags.append(_flag(name, f, detail))
-    r = summary.correlations
-    for i, a in enumerate(r.index):
-        for b in r.index[i + 1:]:
-            if abs(r.loc[a, b]) >= CORRELATION_LIMIT:
-                flags.append(_flag(b, "correlated", f"r = {r.loc[a, b]:.3f} with {a}"))
-                summary.columns[b]["flags"].append("correlated")
+    r = summary.correlations.to_numpy()
+    first, second = np.triu_indices(len(r), k=1)
+    strong = np.abs(r[first, second]) >= CORRELATION_LIMIT  # NaN (a constant column) is never strong
+    for i, j in zip(first[strong], second[strong]):
+        a, b = summary.correlations.index[i], summary.correlations.index[j]
+        flags.append(_flag(b, "correlated", f"r = {r[i, j]:.3f} with {a}"))
+        summary.columns[b]["flags"].append("correlated")
     if summary.duplicate_rows:
         flags.append(_flag(None, "duplicate_rows", f"{summary.duplicate_rows} of {summary.rows} rows repeat an earlier row"))
     if summary.rows < FEW_ROWS:

@@ -89,7 +89,7 @@ def test_the_report_states_the_mode_and_sample_size_the_budget_chose(tmp_path, b
     assert (plan.mode, plan.settings, plan.sample_rows) == expected
     page = result.html_path.read_text(encoding="utf-8")
     assert plan.statement() in page and f'data-mode="{expected[0]}"' in page and f'data-sample-rows="{expected[2]}"' in page
-    assert f"Profiled rows: {expected[2]:,} of 344." in page
+    assert f"Profiled rows: {expected[2]:,} of 344; columns: 8 of 8." in page
     data = json.loads(result.json_path.read_text(encoding="utf-8"))
     assert data["table"]["n"] == expected[2]
     assert (data["mlops_workbench"]["plan"]["mode"], data["mlops_workbench"]["plan"]["sample_rows"]) == (expected[0], expected[2])

@@ -130,7 +130,7 @@ def test_the_explore_stage_logs_a_nested_mlflow_run_under_the_pipeline_run(proje
     assert len(runs) == 1
     run = runs[0]
     assert (run.info.run_name, run.info.status) == ("explore", "FINISHED")
-    assert run.data.params == {"data": str(project / "data" / "odd.csv"), "target": "species",
+    assert run.data.params == {"data": str(project / "data" / "odd.csv"), "sep": ",", "encoding": "utf-8", "target": "species",
                                "report_mode": "sampled", "report_settings": "full", "sample_rows": "150"}
     assert run.data.metrics == {"rows": 345, "columns": 9, "duplicate_rows": 1, "flags_warn": 2, "flags_info": 0}
     outputs = json.loads((run_dir / "explore" / "outputs.json").read_text())
