@@ -243,8 +243,10 @@ def contract_infer(data: str, out: str, target: str | None, id_columns: tuple[st
                    settings: Settings) -> None:
     "Infer a data contract from reference DATA (CSV or Parquet) and write it as YAML."
     from mlops_workbench.contract import infer_contract, save_contract
-    inferred = infer_contract(_data_or_contract(settings, data), target=target, id_columns=list(id_columns) or None,
-                              settings=settings)
+    from mlops_workbench.data import load_project_data, project_columns
+    frame = load_project_data(settings, data)
+    target, ids = project_columns(settings, frame, target, list(id_columns) or None, data)
+    inferred = infer_contract(frame, target=target or "", id_columns=ids, settings=settings)
     path = save_contract(inferred, out)
     summary = {"contract": str(path), "version": inferred.version, "columns": inferred.kinds, "roles": inferred.roles,
                "checks": sum(len(c.checks) for c in inferred.columns.values()) + len(inferred.table),

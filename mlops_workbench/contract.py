@@ -175,14 +175,14 @@ def _infer_column(
 # %% ../nbs/06_contract.ipynb #0c86bb57
 def infer_contract(
     frame: pd.DataFrame | str | os.PathLike,  # the reference data (or its CSV/Parquet path)
-    target: str | None = None,  # the target column (default: settings.data.target)
+    target: str | None = None,  # the target column (None: settings.data.target; "": none)
     id_columns: list[str] | None = None,  # identifier columns (default: settings.data.id_columns)
     settings: Settings | None = None,  # project settings; the [validation] section tunes inference
     descriptions: dict[str, str] | None = None,  # column -> description
 ) -> Contract:
     "Infer a data contract from reference data: per-column and table checks, roles and distributions."
     v = settings.validation if settings else ValidationSettings()
-    target = target if target is not None else (settings.data.target if settings else "") or None
+    target = (target if target is not None else settings.data.target if settings else "") or None  # "": no target
     id_columns = list(id_columns if id_columns is not None else (settings.data.id_columns if settings else []))
     frame = load_data(frame, target)
     if len(frame) == 0:

@@ -26,8 +26,8 @@ from .core import DataError, Settings, error_line
 # %% auto #0
 __all__ = ['SUPPORTED_SUFFIXES', 'SEPARATORS', 'SNIFF_BYTES', 'ENCODING_MARGIN', 'PREFERRED_ENCODINGS', 'KINDS', 'DEMO_PLANTS',
            'sniff_csv', 'source_of', 'source_statement', 'parse_dates', 'column_not_found', 'load_data',
-           'load_project_data', 'type_family', 'kind_of', 'column_kind', 'row_hashes', 'fingerprint', 'infer_task',
-           'check_target', 'split_holdout', 'demo_frame', 'demo_batch', 'regression_frame']
+           'load_project_data', 'project_columns', 'type_family', 'kind_of', 'column_kind', 'row_hashes', 'fingerprint',
+           'infer_task', 'check_target', 'split_holdout', 'demo_frame', 'demo_batch', 'regression_frame']
 
 # %% ../nbs/01_data.ipynb #4ae7691d
 SUPPORTED_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -307,6 +307,27 @@ def load_project_data(
 ) -> pd.DataFrame:
     "`load_data` with the project's separator and encoding (each detected when the setting is empty)."
     return load_data(source, target, settings.data.sep, settings.data.encoding)
+
+# %% ../nbs/01_data.ipynb #0c2fd6f3
+def project_columns(
+    settings: Settings,  # the project's settings: `[data] target` and `[data] id_columns`
+    frame: pd.DataFrame,  # the data they must be columns of
+    target: str | None = None,  # the target given (None: `[data] target`, "" for none)
+    id_columns: list[str] | None = None,  # the id columns given (None: `[data] id_columns`)
+    where: str = "",  # the data, for messages (default: the file it was read from)
+) -> tuple[str | None, list[str]]:
+    "The target and identifier columns for `frame`: as given, else from settings; `DataError` naming where a missing one came from."
+    where = where or source_of(frame).get("path") or "the data"
+    chosen = target if target is not None else settings.data.target
+    if chosen and chosen not in frame.columns:
+        origin = "" if target is not None else f"{settings.origin('data', 'target')}; pass --target"
+        raise column_not_found(chosen, frame.columns, where, source=origin)
+    ids = list(id_columns) if id_columns is not None else list(settings.data.id_columns)
+    for name in ids:
+        if name not in frame.columns:
+            origin = "" if id_columns is not None else f"{settings.origin('data', 'id_columns')}; pass --id-column"
+            raise column_not_found(name, frame.columns, where, "id column", origin)
+    return chosen or None, ids
 
 # %% ../nbs/01_data.ipynb #d90a399c
 KINDS: tuple[str, ...] = ("numeric", "categorical", "datetime", "boolean", "text")

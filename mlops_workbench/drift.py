@@ -19,7 +19,7 @@ from scipy import stats
 
 from .contract import Contract, load_contract
 from .core import DataError, Settings, ValidationSettings, write_atomic
-from .data import column_kind, load_data
+from .data import column_kind, load_data, source_of
 from .distributions import category_counts, cdf_at, reference_distribution
 from .reports import html_page, png_data_uri
 
@@ -240,7 +240,10 @@ def detect_drift(
     if contract is not None and not isinstance(contract, Contract):
         contract = load_contract(contract)
     profiles = reference_profiles(reference, contract, settings)
-    named = lambda data, fallback: str(data) if isinstance(data, (str, os.PathLike)) else fallback  # noqa: E731
+    def named(data: object, fallback: str) -> str:  # the file the data came from, for messages
+        if isinstance(data, (str, os.PathLike)):
+            return str(data)
+        return (source_of(data) if isinstance(data, pd.DataFrame) else {}).get("path") or fallback
     if not profiles:
         raise DataError(f"{named(reference, 'the reference')}: no column drift can be measured on "
                         "(numeric or categorical features)")

@@ -38,7 +38,7 @@ from mlops_workbench.train import (
 from .candidates import column_kinds, column_roles
 from .contract import Contract, infer_contract, load_contract, save_contract
 from .core import BadInput, CheckFailed, Settings, code_version, error_line, write_atomic
-from .data import fingerprint, load_project_data, row_hashes, source_of, split_holdout
+from .data import fingerprint, load_project_data, project_columns, row_hashes, source_of, split_holdout
 from .diagnostics import leaderboard_figure
 from .drift import detect_drift
 from .evaluate import evaluate as evaluate_model
@@ -136,8 +136,8 @@ def explore(
     data_file = project_path(settings, data_path, settings.data.train)
     if data_file is None:
         raise BadInput("no data to explore: set [data] train in settings, or the data_path parameter")
-    target = target or settings.data.target or None
-    frame = load_project_data(settings, data_file, target)
+    frame = load_project_data(settings, data_file)
+    target, _ = project_columns(settings, frame, target or None, [])
     summary = quick_summary(frame, target=target, seed=settings.models.seed, max_categories=settings.validation.max_categories)
     write_atomic(folder / "summary.json", json.dumps(summary.to_dict(), indent=1, allow_nan=False) + "\n")
     parts = _explore_view(summary, frame, folder, plots, settings.models.seed, settings.profile.max_columns)
