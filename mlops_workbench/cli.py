@@ -165,7 +165,7 @@ def run(pairs: tuple[str, ...], params_file: Path | None, stages: str | None, se
 def runs(words: tuple[str, ...], settings_path: Path | None, as_json: bool) -> None:
     "Run history, newest first; `runs show ID` (or `runs ID`) shows one run with its stages and lineage."
     from mlops_workbench.core import BadInput
-    from mlops_workbench.pipeline import list_runs, load_run
+    from mlops_workbench.runs import list_runs, load_run
     words = words[1:] if words[:1] == ("show",) else words
     if len(words) > 1:
         raise BadInput(f"runs: expected at most one run id, got {' '.join(words)}")

@@ -31,8 +31,9 @@ from mlops_workbench.core import (
     write_atomic,
 )
 
+from .distributions import EXTREME
 from .reports import jsonable
-from .summary import BINS, EXTREME, Summary, quick_summary
+from .summary import BINS, Summary, quick_summary
 
 # %% auto #0
 __all__ = ['PLOT_ROWS', 'MODES', 'PAIRWISE', 'TOP_VALUES_JSON', 'header_html', 'overview_html', 'column_html', 'relation_html',

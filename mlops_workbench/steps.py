@@ -49,8 +49,8 @@ from .tracking import Tracker, track
 from .validation import validate as validate_batch
 
 # %% auto #0
-__all__ = ['STAGES', 'stage_dir', 'project_path', 'ExploreOutputs', 'explore', 'project_contract', 'ValidateOutputs', 'validate',
-           'train', 'load_trained', 'load_leaderboard', 'EvaluateOutputs', 'evaluate']
+__all__ = ['STAGES', 'OUTPUTS', 'stage_dir', 'project_path', 'ExploreOutputs', 'explore', 'project_contract', 'ValidateOutputs',
+           'validate', 'train', 'load_trained', 'load_leaderboard', 'EvaluateOutputs', 'evaluate']
 
 # %% ../nbs/13_steps.ipynb #886943ae
 STAGES: tuple[str, ...] = ("explore", "validate", "train", "evaluate")
@@ -373,6 +373,9 @@ class EvaluateOutputs(StageOutputs):
         "Raise `CheckFailed`, in one line naming every failed gate and the card, unless every gate passed."
         if not self.passed:
             raise CheckFailed("; ".join(self.failures) + f" (model card: {self.card})")
+
+OUTPUTS: dict[str, type[StageOutputs]] = {"explore": ExploreOutputs, "validate": ValidateOutputs, "train": TrainOutputs,
+                                          "evaluate": EvaluateOutputs}  # each stage's record, by stage name
 
 def evaluate(
     settings: Settings,  # the project's settings

@@ -6,7 +6,6 @@ correlations and the duplicate rows, vectorised so that it answers in under a se
 # %% ../nbs/05_summary.ipynb #bc9d05c8
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
@@ -14,17 +13,17 @@ import numpy as np
 import pandas as pd
 
 from .core import DataError
-from .data import column_not_found, infer_task, kind_of, source_of, source_statement, type_family
+from .data import column_not_found, infer_task, kind_of, source_of, source_statement
+from .distributions import EXTREME, QUANTILES, factor_stats, numeric_stats, sorted_quantiles
 from .reports import jsonable
 
 # %% auto #0
-__all__ = ['BINS', 'TOP', 'QUANTILES', 'ID_LIKE_SHARE', 'SKEW_LIMIT', 'MANY_MISSING', 'LEAKAGE_LIMIT', 'CORRELATION_LIMIT',
-           'SAMPLE_ROWS', 'CORRELATION_COLUMNS', 'EXTREME', 'FEW_ROWS', 'FLAGS', 'Summary', 'quick_summary']
+__all__ = ['BINS', 'TOP', 'ID_LIKE_SHARE', 'SKEW_LIMIT', 'MANY_MISSING', 'LEAKAGE_LIMIT', 'CORRELATION_LIMIT', 'SAMPLE_ROWS',
+           'CORRELATION_COLUMNS', 'FEW_ROWS', 'FLAGS', 'Summary', 'quick_summary']
 
 # %% ../nbs/05_summary.ipynb #997a5251
 BINS = 20  # histogram bins, and the number of quantile bins used to relate a numeric column to the target
 TOP = 10  # most frequent values kept per column
-QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 ID_LIKE_SHARE = 0.95  # a text or integer column whose values are (nearly) all distinct is ID-like
 SKEW_LIMIT = 3.0  # |skewness| above this is heavy skew
 MANY_MISSING = 0.5  # a missing share from here on is flagged
@@ -32,114 +31,7 @@ LEAKAGE_LIMIT = 0.95  # a column that alone explains this share of the target is
 CORRELATION_LIMIT = 0.95  # |Pearson r| from here on flags a pair of numeric columns
 SAMPLE_ROWS = 100_000  # relations to the target and correlations use a seeded row sample beyond this
 CORRELATION_COLUMNS = 100  # the correlations cover at most this many numeric columns, the first ones
-EXTREME = 1e150  # |value| beyond this is extreme: its square overflows float64 (beyond 1.3e154), so do many tools
 FEW_ROWS = 10  # fewer rows than this: the statistics say little
-
-# %% ../nbs/05_summary.ipynb #11e25132
-def _sorted_quantiles(
-    values: np.ndarray,  # finite values, sorted ascending
-    qs: tuple[float, ...],  # the quantiles wanted, in [0, 1]
-) -> list[float]:
-    "Quantiles of a sorted array by linear interpolation (numpy's default method), without sorting again."
-    pos = np.asarray(qs) * (len(values) - 1)
-    lo = np.floor(pos).astype(int)
-    hi = np.minimum(lo + 1, len(values) - 1)
-    w = pos - lo
-    return list(values[lo] * (1 - w) + values[hi] * w)  # no `values[hi] - values[lo]`: it overflows near the limits
-
-def _histogram(
-    values: np.ndarray,  # finite values, sorted ascending
-    bins: int,  # number of equal-width bins
-) -> dict:
-    "Equal-width histogram of a sorted array via binary search: {'edges': [...], 'counts': [...]}."
-    if len(values) == 0:
-        return {"edges": [], "counts": []}
-    lo, hi = float(values[0]), float(values[-1])
-    if lo == hi:
-        return {"edges": [lo, hi], "counts": [len(values)]}
-    t = np.linspace(0.0, 1.0, bins + 1)
-    edges = lo * (1 - t) + hi * t  # not np.linspace(lo, hi): `hi - lo` overflows near the float limits
-    cuts = np.searchsorted(values, edges[1:-1], side="left")
-    counts = np.diff(np.concatenate([[0], cuts, [len(values)]]))
-    return {"edges": edges.tolist(), "counts": counts.tolist()}
-
-def _top_runs(
-    values: np.ndarray,  # values sorted ascending (no NaN)
-    change: np.ndarray,  # values[1:] != values[:-1], computed once by the caller
-    top: int,  # how many to keep
-) -> list[tuple[float, int]]:
-    "The most frequent values of a sorted array, from its run lengths."
-    if len(values) == 0:
-        return []
-    if change.all():  # every value distinct: each occurs once
-        return [(v.item(), 1) for v in values[:top]]
-    starts = np.concatenate([[0], np.flatnonzero(change) + 1])
-    counts = np.diff(np.append(starts, len(values)))
-    k = min(top, len(counts))
-    best = np.argpartition(-counts, k - 1)[:k]
-    best = best[np.lexsort((starts[best], -counts[best]))]
-    return [(values[starts[i]].item(), int(counts[i])) for i in best]
-
-# %% ../nbs/05_summary.ipynb #0c0feb58
-def _moments(
-    f: np.ndarray,  # finite values, sorted ascending, at least one
-) -> tuple[float, float, float]:
-    "Mean, sample standard deviation and skewness, computed on the values scaled by their largest magnitude."
-    scale = max(-float(f[0]), float(f[-1]))
-    if scale == 0:
-        return 0.0, 0.0, 0.0
-    z = f / scale
-    mean = float(z.mean())
-    d = z - mean
-    m2 = float(np.dot(d, d) / len(z))
-    std = math.sqrt(m2 * len(z) / (len(z) - 1)) * scale if len(z) > 1 else 0.0  # a Python float: inf, not a warning
-    skew = float(np.dot(d * d, d) / len(z) / m2 ** 1.5) if m2 > 0 else 0.0
-    return mean * scale, std, skew
-
-def _numeric_stats(
-    x: np.ndarray,  # float64 values, NaN for missing
-    bins: int = BINS,  # histogram bins
-    top: int = TOP,  # top values kept
-) -> tuple[dict, np.ndarray]:
-    "Statistics of a numeric column, and its sorted finite values (reused for the target relation)."
-    s = np.sort(x)
-    count = int(np.searchsorted(s, np.nan, side="left")) if len(s) and np.isnan(s[-1]) else len(s)
-    v = s[:count]
-    neg_inf = int(np.searchsorted(v, -np.inf, side="right"))
-    pos_inf = count - int(np.searchsorted(v, np.inf, side="left"))
-    f = v[neg_inf:count - pos_inf]
-    change = v[1:] != v[:-1]
-    extreme = int(np.searchsorted(f, -EXTREME, side="left")) + len(f) - int(np.searchsorted(f, EXTREME, side="right"))
-    stats = {"count": count, "distinct": int(np.count_nonzero(change) + 1) if count else 0,
-             "infinite": neg_inf + pos_inf, "extreme": extreme, "top": _top_runs(v, change, top),
-             "histogram": _histogram(f, bins)}
-    if len(f):
-        mean, std, skew = _moments(f)
-        stats.update(min=float(f[0]), max=float(f[-1]), mean=mean, std=std, skew=skew)
-        stats.update({f"q{round(q * 100):02d}": val for q, val in zip(QUANTILES, _sorted_quantiles(f, QUANTILES))})
-    return stats, f
-
-# %% ../nbs/05_summary.ipynb #0e8f5534
-def _factor_stats(
-    col: pd.Series,  # a non-numeric column
-    top: int = TOP,  # top values kept
-) -> tuple[dict, np.ndarray, np.ndarray]:
-    "Counts, distinct values, top values and type mix of a factorised column; also its codes (-1 missing) and levels."
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        codes, uniques = np.asarray(col.cat.codes, dtype=np.int64), np.asarray(col.cat.categories, dtype=object)
-    else:
-        codes, uniques = pd.factorize(col, use_na_sentinel=True)
-        codes, uniques = codes.astype(np.int64, copy=False), np.asarray(uniques, dtype=object)
-    counts = np.bincount(codes[codes >= 0], minlength=len(uniques)) if len(uniques) else np.zeros(0, dtype=np.int64)
-    k = min(top, len(counts))
-    best = np.argpartition(-counts, k - 1)[:k] if k else np.zeros(0, dtype=int)
-    best = best[np.lexsort((best, -counts[best]))]
-    families = np.array([type_family(u) for u in uniques], dtype=object)
-    mix = pd.Series(counts).groupby(families).sum() if len(uniques) else pd.Series(dtype=int)
-    mix = {name: int(n) for name, n in mix.items() if n > 0}
-    stats = {"count": int(counts.sum()), "distinct": int(np.count_nonzero(counts)), "infinite": 0, "extreme": 0,
-             "top": [(uniques[i], int(counts[i])) for i in best if counts[i] > 0], "types": mix}
-    return stats, codes, uniques
 
 # %% ../nbs/05_summary.ipynb #fdbe552c
 FLAGS: dict[str, tuple[str, str]] = {
@@ -161,7 +53,7 @@ FLAGS: dict[str, tuple[str, str]] = {
 
 def _kind(
     dtype: object,  # the column's dtype
-    stats: dict,  # what _numeric_stats / _factor_stats found
+    stats: dict,  # what numeric_stats / factor_stats found
     max_categories: int,  # text with at most this many distinct values is categorical
 ) -> str:
     "The kind of a column by the workbench's one rule, from the statistics already computed."
@@ -208,7 +100,7 @@ def _groups(
     if codes is None:
         if len(finite_sorted) == 0:
             return np.full(len(x), 0), 1
-        edges = np.unique(np.asarray(_sorted_quantiles(finite_sorted, tuple(np.linspace(0, 1, bins + 1)[1:-1]))))
+        edges = np.unique(np.asarray(sorted_quantiles(finite_sorted, tuple(np.linspace(0, 1, bins + 1)[1:-1]))))
         g = np.searchsorted(edges, x, side="right")
         g[~np.isfinite(x)] = len(edges) + 1
         return g, len(edges) + 2
@@ -492,15 +384,15 @@ def _summarize_column(
     codes = levels = finite = None
     dtype = col.dtype
     if x is not None:
-        stats, finite = _numeric_stats(x, bins, top)
+        stats, finite = numeric_stats(x, bins, top)
         key = (x if stats["count"] == n else np.where(np.isnan(x), np.nan, x)).view(np.uint64)  # one NaN bit pattern
     else:
-        stats, codes, uniques = _factor_stats(col, top)
+        stats, codes, uniques = factor_stats(col, top)
         levels = list(uniques)
         key = codes.view(np.uint64)
         if set(stats["types"]) == {"number"}:  # numbers stored as objects: summarise them as numbers
             x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64)
-            stats, finite = _numeric_stats(x, bins, top)
+            stats, finite = numeric_stats(x, bins, top)
             codes, dtype = None, np.dtype(np.float64)
     info = {"kind": _kind(dtype, stats, max_categories), "dtype": str(col.dtype), "rows": n,
             "missing": n - stats["count"], "missing_share": (n - stats["count"]) / n if n else 0.0, **stats,

@@ -21,7 +21,7 @@ STAGES = sorted((PACKAGE / "stages").glob("*.ipynb"))
 LIBRARY = [
     "core", "data", "reports", "engine",  # engine: future
     "distributions", "summary", "profile", "contract", "validation", "drift", "tracking", "candidates", "train", "diagnostics",
-    "registry", "evaluate", "steps", "pipeline", "project",
+    "registry", "evaluate", "steps", "runs", "pipeline", "project",
     "schedule", "dashboard", "serve",  # future
 ]
 WIDGETS = ["widgets", "explorer", "review", "compare"]

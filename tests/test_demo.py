@@ -7,7 +7,7 @@ import mlflow
 
 from mlops_workbench.core import load_settings
 from mlops_workbench.data import DEMO_PLANTS
-from mlops_workbench.pipeline import load_run
+from mlops_workbench.runs import load_run
 from mlops_workbench.steps import STAGES, EvaluateOutputs
 
 

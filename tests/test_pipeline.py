@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from mlops_workbench.core import load_settings
-from mlops_workbench.pipeline import run_lock
+from mlops_workbench.runs import run_lock
 
 PARAMS = ('settings_path: str = ""  # settings\nrun_dir: str = ""  # run folder\n'
           'interactive: bool = True  # widgets\nparent_run_id: str = ""  # MLflow parent\n')
