@@ -40,30 +40,33 @@ def _free_port() -> int:
 
 @pytest.fixture
 def voila():
-    """Start Voila on a notebook, bound to 127.0.0.1; yields a function(notebook, cwd) -> URL. Stopped at teardown."""
+    """Start Voila on a notebook, bound to 127.0.0.1; yields a function(notebook, cwd) -> URL. Stopped at teardown.
+
+    The URL is the one Voila announces in its log, on a port it may not change (`port_retries=0`): a socket that
+    merely accepts connections could belong to another process (a kernel), and a page load there would hang."""
     servers = []
 
     def start(notebook: Path, cwd: Path) -> str:
         port = _free_port()
-        log = open(Path(cwd) / f"voila-{port}.log", "w")
+        log_path = Path(cwd) / f"voila-{port}.log"
+        log = open(log_path, "w")
         proc = subprocess.Popen([str(BIN / "voila"), str(notebook), "--no-browser", f"--port={port}",
-                                 "--Voila.ip=127.0.0.1", "--show_tracebacks=True"],
+                                 "--Voila.ip=127.0.0.1", "--show_tracebacks=True", "--Voila.port_retries=0"],
                                 cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
                                 env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"})
-        servers.append((proc, log))
+        servers.append((proc, log, log_path))
         url = f"http://127.0.0.1:{port}/"
-        for _ in range(120):
+        for _ in range(240):
             if proc.poll() is not None:
-                raise RuntimeError(f"voila exited: {(Path(cwd) / f'voila-{port}.log').read_text()[-2000:]}")
-            try:  # a port that accepts connections; a GET of the page would start a kernel of its own
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                raise RuntimeError(f"voila exited: {log_path.read_text()[-2000:]}")
+            if url in log_path.read_text():  # announced: listening on our port, and nothing else is
                 return url
-            except OSError:
-                time.sleep(0.5)
-        raise RuntimeError("voila did not start in 60 s")
+            time.sleep(0.25)
+        raise RuntimeError(f"voila did not announce {url} in 60 s: {log_path.read_text()[-2000:]}")
 
+    start.logs = lambda: "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for _, _, p in servers if p.exists())
     yield start
-    for proc, log in servers:
+    for proc, log, _ in servers:
         proc.terminate()
         try:
             proc.wait(timeout=15)

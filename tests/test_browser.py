@@ -15,8 +15,12 @@ def open_in_voila(page, voila, folder: Path, name: str, source: str, selector: s
     nb.cells = [nbformat.v4.new_code_cell(source)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, folder / name)
-    page.goto(voila(folder / name, folder), timeout=120_000)
-    page.wait_for_selector(selector, timeout=timeout)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    try:  # Voila streams the page while the kernel runs the cell: wait for the widget, not for the page's end
+        page.goto(voila(folder / name, folder), wait_until="commit", timeout=120_000)
+        page.wait_for_selector(selector, timeout=timeout)
+    except PlaywrightTimeout as e:
+        raise AssertionError(f"{name}: {selector} did not render\n{voila.logs()}") from e
     return page
 
 
