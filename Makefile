@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench docs lint clean venv browser check-clean nbtest pytest
+.PHONY: demo test bench docs lint clean venv browser postgres check-clean nbtest pytest
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,11 +18,15 @@ venv: $(STAMP)
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q chromium >/dev/null)
 
+# Debian's PostgreSQL server binaries, for the throwaway clusters of the tracking-server and feedback-store tests.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q postgresql >/dev/null)
+
 demo: venv
 	$(BIN)/mlops-wb demo --dir .
 
 # The gates nbdev projects use, in order: clean and export leave no diff, notebook tests, pytest, ruff.
-test: venv browser
+test: venv browser postgres
 	$(BIN)/nbdev-clean
 	@git diff --exit-code --stat -- nbs || (echo "nbdev-clean changed notebooks: commit them clean" && exit 1)
 	$(BIN)/nbdev-export

@@ -87,3 +87,48 @@ def browser_page():
         page.errors = errors
         yield page
         browser.close()
+
+
+def _postgres_bin() -> Path:
+    "The folder of Debian's PostgreSQL server binaries (`initdb`, `pg_ctl`), newest major version first."
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]), reverse=True)
+    if not found:
+        raise RuntimeError("PostgreSQL's server binaries are missing: `make postgres` installs Debian's postgresql")
+    return found[0].parent
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL cluster in a temporary folder, on 127.0.0.1: yields a function(dbname) -> SQLAlchemy URL
+    that creates the database. The server refuses to run as root, so as root it runs as Debian's `postgres` user, in
+    a folder of its own under the temporary directory (pytest's folders are closed to other users)."""
+    import pwd
+    import shutil
+    import tempfile
+    binary = _postgres_bin()
+    folder = Path(tempfile.mkdtemp(prefix="mlops-wb-pg-"))
+    data, port = folder / "data", _free_port()
+    as_user = []
+    if os.geteuid() == 0:
+        user = pwd.getpwnam("postgres")
+        shutil.chown(folder, user.pw_uid, user.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    env = {**os.environ, "LC_ALL": "C.UTF-8"}
+
+    def pg(tool: str, *args: str):
+        done = subprocess.run([*as_user, str(binary / tool), *args], capture_output=True, text=True, env=env,
+                              cwd=folder)
+        if done.returncode:
+            raise RuntimeError(f"{tool} failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
+
+    pg("initdb", "-D", str(data), "-U", "wb", "-A", "trust", "-E", "UTF8")
+    pg("pg_ctl", "-D", str(data), "-o", f"-h 127.0.0.1 -p {port} -k {folder} -c fsync=off", "-l", str(folder / "log"),
+       "-w", "start")
+
+    def database(name: str) -> str:
+        pg("createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "wb", name)
+        return f"postgresql+psycopg://wb@127.0.0.1:{port}/{name}"
+
+    yield database
+    pg("pg_ctl", "-D", str(data), "-m", "immediate", "stop")
+    shutil.rmtree(folder, ignore_errors=True)

@@ -9,7 +9,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 ROOT = Path(__file__).resolve().parent.parent
 # Packages published on PyPI only, installed through conda's pip section.
-PIP_ONLY = {"fg-data-profiling", "palmerpenguins", "nbdev", "skops", "voila", "pytest-timeout"}
+PIP_ONLY = {"fg-data-profiling", "palmerpenguins", "nbdev", "skops", "voila", "pytest-timeout", "psycopg[binary]"}
 
 meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 reqs = list(meta["dependencies"]) + [r for extra in meta.get("optional-dependencies", {}).values() for r in extra]
