@@ -5,6 +5,7 @@
 # %% ../nbs/30_cli.ipynb #0dc605d1
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import logging
@@ -398,7 +399,7 @@ def package_command(out: Path, alias: str, settings_path: Path | None) -> None:
 @click.option("--alias", default="champion", show_default=True, help="Whose served rows.")
 @click.option("--settings", "settings_path", type=click.Path(path_type=Path), help="The settings.ini (default: found upwards).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def monitor_command(since, window: int | None, alias: str, settings_path: Path | None, as_json: bool) -> None:
+def monitor_command(since: dt.datetime | None, window: int | None, alias: str, settings_path: Path | None, as_json: bool) -> None:
     "Measure drift of the served inputs against the contract's reference; exit 1 (and alert) on drift."
     from mlops_workbench.monitor import monitor
     outputs = monitor(_serving_settings(settings_path), since, window, alias)
@@ -427,7 +428,7 @@ def feedback_command(labels: Path, settings_path: Path | None, as_json: bool) ->
 @click.option("--window", type=click.IntRange(min=1), default=None, help="Only the latest N served rows (default: [serving] monitor_window).")
 @click.option("--settings", "settings_path", type=click.Path(path_type=Path), help="The settings.ini (default: found upwards).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def shadow_command(since, window: int | None, settings_path: Path | None, as_json: bool) -> None:
+def shadow_command(since: dt.datetime | None, window: int | None, settings_path: Path | None, as_json: bool) -> None:
     "Score the challenger on the champion's served inputs and compare; the champion is never changed."
     from mlops_workbench.monitor import shadow
     outputs = shadow(_serving_settings(settings_path), since, window)
