@@ -148,7 +148,7 @@ def main() -> None:
             for proc, _ in servers.values():
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(timeout=30)
-        from mlops_workbench.serve import FeedbackStore
+        from mlops_workbench.feedback import FeedbackStore
         logged = FeedbackStore(settings.serving.feedback_uri).counts()["served"]
     best = {n: {"p50": min(v["p50"]), "p99": min(v["p99"]), "rps": max(v["rps"])} for n, v in results.items()}
     ours, plain = best["ours"], best["plain"]

@@ -22,7 +22,7 @@ LIBRARY = [
     "core", "data", "reports", "engine",  # engine: future
     "distributions", "summary", "profile", "contract", "validation", "drift", "tracking", "alerts", "candidates", "train", "diagnostics",
     "registry", "evaluate", "steps", "runs", "pipeline", "project",
-    "schedule", "dashboard", "serve", "monitor",  # schedule, dashboard: future
+    "schedule", "dashboard", "feedback", "serve", "monitor",  # schedule, dashboard: future
 ]
 WIDGETS = ["widgets", "explorer", "review", "compare"]
 ORDER = [*LIBRARY, *WIDGETS, "cli"]

@@ -21,8 +21,9 @@ from mlops_workbench.candidates import make_pipeline, parse_candidate
 from mlops_workbench.contract import infer_contract, save_contract
 from mlops_workbench.core import load_settings, settings_text
 from mlops_workbench.data import demo_frame
+from mlops_workbench.feedback import FEEDBACK_ENV, FeedbackStore
 from mlops_workbench.registry import alias_version, load_version, log_model, promote, trusted_modules
-from mlops_workbench.serve import FEEDBACK_ENV, FeedbackStore, build_serving_model
+from mlops_workbench.serve import build_serving_model
 from mlops_workbench.tracking import Tracker
 from mlops_workbench.train import fit_final
 
