@@ -160,7 +160,7 @@ def test_each_bad_request_gets_a_4xx_naming_row_column_and_check(server, project
     answer = server.score([row])
     assert 400 <= answer.status_code < 500, (answer.status_code, answer.text)
     assert expected in answer.json()["message"], answer.json()["message"]
-    assert "B0001" not in set(FeedbackStore(project.serving.feedback_uri).served()["penguin_id"])
+    assert "B0001" not in set(FeedbackStore(project.serving.feedback_uri).served()["_row_key"])
 
 
 def test_malformed_and_empty_requests_are_4xx_never_500(server):
@@ -226,8 +226,10 @@ def test_a_killed_server_loses_no_acknowledged_row(project):
     assert logged["penguin_id"].is_unique or not logged[logged["penguin_id"].str.startswith("K")]["penguin_id"].duplicated().any()
 
 
-def test_challenger_is_served_on_its_own_port_logged_as_challenger_and_shadowed(project):
+def test_challenger_is_served_on_its_own_port_logged_as_challenger_and_shadowed(project, server):
     data = penguins()
+    served = data.drop(columns="species").tail(20).assign(penguin_id=[f"V{i:04d}" for i in range(20)])
+    assert server.score(served).status_code == 200  # rows the champion served, for the shadow
     contract = infer_contract(data, target="species", id_columns=["penguin_id"])
     model, _ = fit_final(make_pipeline(parse_candidate("random_forest", "classification"), data, "species",
                                        contract.roles, contract.kinds, seed=1), data, "species")
