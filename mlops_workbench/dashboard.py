@@ -6,6 +6,7 @@ the Voila server that serves it, secure by default."""
 # %% ../nbs/16_dashboard.ipynb #c8862779
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import html
@@ -346,8 +347,9 @@ def static_page(
             parts.extend(_output_html(o) for o in cell.get("outputs", []))
     state = notebook.metadata.get("widgets", {}).get(WIDGET_STATE)
     if state:
-        manager = (resources.files("mlops_workbench") / "share" / "widgets-embed.js").read_text(encoding="utf-8")
-        parts.append(_script(WIDGET_STATE, state) + f"<script>{manager}</script>")
+        manager = base64.b64encode((resources.files("mlops_workbench") / "share" / "widgets-embed.js").read_bytes()).decode()
+        # a src, not inline code: webpack finds its public path from the script's src and throws without one
+        parts.append(_script(WIDGET_STATE, state) + f"<script src='data:text/javascript;base64,{manager}'></script>")
     return html_page(title, "".join(parts), heading=False)
 
 # %% ../nbs/16_dashboard.ipynb #46de3ac9
@@ -456,6 +458,7 @@ def _voila_classes() -> tuple[type, type, type]:
         @tornado.web.authenticated
         async def get(self, path: str | None = None) -> None:
             km = self.kernel_manager
+            _ = self.xsrf_token  # sets the _xsrf cookie, which the page's beacon needs to shut its kernel down on leaving
             if path:  # a file: Voila redirects it to its file handler
                 return await super().get(path)
             if km.visitors >= km.max_kernels:
