@@ -372,8 +372,8 @@ def render_static(
         "settings_path": str(settings.source or ""), "snapshot": str(out.resolve())})
     cwd = notebook.parent if notebook.parent.is_relative_to(settings.root) else settings.root
     client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, resources={"metadata": {"path": str(cwd)}},
-                                     store_widget_state=True, **({"kernel_manager_class": kernel_manager_class}
-                                                                 if kernel_manager_class else {}))
+                                     store_widget_state=True, extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                                     **({"kernel_manager_class": kernel_manager_class} if kernel_manager_class else {}))
     try:
         client.execute()
     except nbclient.exceptions.CellExecutionError as e:

@@ -3,6 +3,8 @@ snapshot opened with no network, and the server's defences (no code from the pag
 on kernels)."""
 
 import asyncio
+import concurrent.futures
+import fcntl
 import json
 import os
 import re
@@ -27,8 +29,24 @@ SOURCE = ("load_settings", "dashboard.summary_view", "wait_for_visitor", "jslink
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     """The demo project, lean: a run of validate, train and evaluate on the clean batch (two candidates, no tuning),
-    then the planted batch stopped by validation. Latency and size limits are loose: the machine is shared."""
-    root = tmp_path_factory.mktemp("dashboard") / "demo"
+    then the planted batch stopped by validation. Latency and size limits are loose: the machine is shared.
+
+    Built once for the whole session, whichever xdist worker comes first (the others wait for it, under a lock in
+    the folder the workers share); the tests only read it."""
+    shared = tmp_path_factory.getbasetemp().parent
+    root = shared / "dashboard-demo"
+    with open(shared / "dashboard-demo.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "built").exists():
+            _build(root)
+            (root / "built").touch()
+    return load_settings(root / "settings.ini", environ={})
+
+
+def _build(root: Path) -> None:
+    "Scaffold the demo project into `root` and run it twice."
+    import shutil
+    shutil.rmtree(root, ignore_errors=True)  # a build that died half-way
     scaffold_demo(root)
     values = {**DEMO_SETTINGS, "objective": {**DEMO_SETTINGS["objective"], "max_latency_ms": 60_000},
               "models": {**DEMO_SETTINGS["models"], "candidates": ["dummy", "logistic"], "folds": 3}}
@@ -38,7 +56,6 @@ def project(tmp_path_factory):
     assert clean.status == "succeeded", clean.exit_reason
     stopped = run_pipeline(settings, ["validate"], {"batch_path": str(root / "data" / "batch_planted.csv")})
     assert stopped.exit_code == 1, stopped.exit_reason
-    return settings
 
 
 def expected(settings) -> dict:
@@ -195,7 +212,8 @@ def test_an_execute_request_over_the_kernel_websocket_is_refused(server, tmp_pat
         ws.close()
         return seen
 
-    seen = asyncio.run(attack())
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # Playwright's sync API holds this thread's event loop
+        seen = pool.submit(asyncio.run, attack()).result()
     assert "kernel_info_reply" in seen, seen
     assert not {"execute_reply", "execute_input", "execute_result", "stream"} & set(seen), seen
     assert not marker.exists(), "code sent from the page ran in the kernel"
