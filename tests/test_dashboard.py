@@ -33,7 +33,8 @@ def project(tmp_path_factory):
 
     Built once for the whole session, whichever xdist worker comes first (the others wait for it, under a lock in
     the folder the workers share); the tests only read it."""
-    shared = tmp_path_factory.getbasetemp().parent
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the session's folder either way
     root = shared / "dashboard-demo"
     with open(shared / "dashboard-demo.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
