@@ -306,9 +306,13 @@ def dashboard_notebook(
     return own if own.is_file() else packaged_dashboard()
 
 def wait_for_visitor() -> None:
-    "In a kernel Voila preheats, wait here until a visitor takes it, so the data shown is read at the visit."
+    "In a kernel Voila preheats, import what the views use, then wait until a visitor takes it: the data is read at the visit."
     if os.environ.get("VOILA_PREHEAT") == "True":
+        import matplotlib.backends.backend_agg  # noqa: F401  (the plot)
+        import mlflow  # noqa: F401  (the champion)
         from voila.utils import wait_for_request
+
+        import mlops_workbench.steps  # noqa: F401  (the typed outputs)
         wait_for_request()
 
 # %% ../nbs/16_dashboard.ipynb #07fb0589
