@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import engine
 from .contract import COLUMN_CHECKS, SEVERITIES, ColumnContract, Contract, load_contract, plain_value
 from .core import BadInput, Settings, write_atomic
-from . import engine
 from .data import load_data, row_hashes
 from .reports import html_page
 
