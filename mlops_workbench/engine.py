@@ -33,10 +33,13 @@ def spark_session(
 ) -> Any:
     "A lean Spark session (no UI, few shuffle partitions) on `master`; one per process."
     from pyspark.sql import SparkSession
-    return (SparkSession.builder.master(master).appName("mlops-workbench")
+    session = (SparkSession.builder.master(master).appName("mlops-workbench")
             .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
             .config("spark.sql.session.timeZone", "UTC").config("spark.driver.memory", "1g")
+            .config("spark.ui.showConsoleProgress", "false").config("spark.sql.adaptive.enabled", "false")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 def connect(
     engine: str = "duckdb",  # duckdb or spark
@@ -80,7 +83,7 @@ def parquet_files(
     "The Parquet files under `folder`, sorted; raise `DataError` when there are none."
     files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in (".parquet", ".pq") and p.is_file())
     if not files:
-        raise DataError(f"{folder}: a folder with no Parquet files")
+        raise DataError(f"{folder}: is a directory with no Parquet files (a folder is read as a Parquet data set)")
     return files
 
 def open_table(
