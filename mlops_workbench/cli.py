@@ -315,7 +315,7 @@ def drift_command(reference: str, current: str, contract_path: str | None, repor
 
 # %% ../nbs/30_cli.ipynb #279fced6
 @cli.command("profile")
-@click.argument("data", type=click.Path(dir_okay=False))
+@click.argument("data", type=click.Path())
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="The HTML report's path; the JSON goes beside it (default: <reports>/explore/profile_<DATA name>.html).")
 @click.option("--mode", type=click.Choice(["auto", "full", "minimal"]), default="auto", show_default=True,
@@ -326,11 +326,11 @@ def drift_command(reference: str, current: str, contract_path: str | None, repor
 @_reads_data
 def profile_command(data: str, out: str | None, mode: str, sample: int | None, target: str | None, as_json: bool,
                     settings: Settings) -> None:
-    "Summarise DATA (CSV or Parquet) and write its full profile report within the budget."
-    from mlops_workbench.data import load_project_data
+    "Summarise DATA (CSV or Parquet file, or a folder of Parquet files) and write its full profile report within the budget."
+    from mlops_workbench.engine import project_data
     from mlops_workbench.profile import profile_report
     from mlops_workbench.summary import quick_summary
-    frame = load_project_data(settings, data, target)
+    frame = project_data(settings, data, target)
     if target is None and settings.data.target in map(str, frame.columns):
         target = settings.data.target
     summary = quick_summary(frame, target=target, seed=settings.models.seed, max_categories=settings.validation.max_categories)

@@ -17,8 +17,8 @@ from .data import kind_of, type_family
 
 # %% auto #0
 __all__ = ['QUANTILES', 'EXTREME', 'SPARK_ACCURACY', 'cdf_at', 'category_counts', 'reference_distribution', 'sorted_quantiles',
-           'histogram', 'top_runs', 'moments', 'numeric_stats', 'factor_stats', 'table_cdf', 'table_category_counts',
-           'table_quantiles', 'table_reference_distribution', 'table_column_kind']
+           'histogram', 'top_runs', 'moments', 'numeric_stats', 'factor_stats', 'table_cdfs', 'table_cdf',
+           'table_category_counts', 'table_quantiles', 'table_reference_distribution', 'table_column_kind']
 
 # %% ../nbs/04_distributions.ipynb #9a11ed33
 def cdf_at(
@@ -184,19 +184,34 @@ def _as_number(col: Any) -> Any:
         return col.cast("float64")
     return col.cast("string").try_cast("float64") if t.is_string() else ibis.null("float64")
 
+def table_cdfs(
+    table: Any,  # an Ibis table
+    grids: dict[str, list[float]],  # numeric column -> its increasing grid points
+) -> dict[str, tuple[np.ndarray, int]]:
+    "Per column: the share of present values at or below each point, and how many are present (one query for all)."
+    import ibis
+    parts = []
+    for i, (name, points) in enumerate(grids.items()):
+        values = _as_number(table[name])
+        binned = table.filter(~engine.missing(values)).select(c=ibis.literal(i, type="int64"), b=engine.bin_index(values, points))
+        parts.append(binned.group_by(["c", "b"]).agg(n=lambda t: t.count()))
+    counts = ibis.union(*parts, distinct=False).to_pandas() if parts else pd.DataFrame(columns=["c", "b", "n"])
+    out = {}
+    for i, (name, points) in enumerate(grids.items()):
+        mine = counts[counts["c"] == i]
+        per_bin = np.zeros(len(points) + 1, dtype=np.int64)
+        per_bin[mine["b"].to_numpy(dtype=np.int64)] = mine["n"].to_numpy(dtype=np.int64)
+        m = int(per_bin.sum())
+        out[name] = (np.cumsum(per_bin)[: len(points)] / max(m, 1), m)
+    return out
+
 def table_cdf(
     table: Any,  # an Ibis table
     name: str,  # a numeric column
     points: list[float],  # increasing grid points
 ) -> tuple[np.ndarray, int]:
     "The share of present values at or below each point, and how many values are present (one GROUP BY)."
-    values = _as_number(table[name])
-    binned = table.filter(~engine.missing(values)).select(b=engine.bin_index(values, points))
-    counts = binned.group_by("b").agg(n=lambda t: t.count()).to_pandas()
-    per_bin = np.zeros(len(points) + 1, dtype=np.int64)
-    per_bin[counts["b"].to_numpy(dtype=np.int64)] = counts["n"].to_numpy(dtype=np.int64)
-    m = int(per_bin.sum())
-    return np.cumsum(per_bin)[: len(points)] / max(m, 1), m
+    return table_cdfs(table, {name: points})[name]
 
 def table_category_counts(
     table: Any,  # an Ibis table

@@ -22,7 +22,7 @@ from mlops_workbench.distributions import (
     cdf_at,
     reference_distribution,
     table_category_counts,
-    table_cdf,
+    table_cdfs,
     table_column_kind,
     table_reference_distribution,
 )
@@ -281,11 +281,13 @@ def detect_drift(
         raise DataError(f"{named(current, 'the current batch')}: no rows; drift needs at least one")
     batch = batch if lazy else batch.rename(columns=str)
     columns, missing = [], []
+    if lazy:  # counts over the reference grids of every numeric column, by the engine in one query
+        cdfs = table_cdfs(batch, {n: d["points"] for n, (k, d) in profiles.items() if k == "numeric" and n in batch.columns})
     for name, (kind, dist) in profiles.items():
         result = None
-        if name in batch.columns and lazy:  # counts over the reference grid, by the engine
+        if name in batch.columns and lazy:
             if kind == "numeric":
-                cdf, m = table_cdf(batch, name, dist["points"])
+                cdf, m = cdfs[name]
                 result = _numeric_verdict(name, dist, cdf, m, v) if m else None
             else:
                 result = _categorical_verdict(name, kind, dist, table_category_counts(batch, name), v)
