@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import duckdb
@@ -160,7 +159,7 @@ def main() -> None:
     t_polars = best(lambda: polars_frame.describe(), repeat)
     row(f"quick summary {n} x 20 in memory vs polars {pl.__version__} describe, best of 3", t_summary, t_polars, 1.0,
         target="<= 1.0x")
-    del batch, polars_frame
+    batch = polars_frame = None  # free the memory before the on-disk part
     con.close()
     gc.collect()
 

@@ -17,8 +17,8 @@ from .core import BadInput, DataError, InfraError, Settings
 from .data import SUPPORTED_SUFFIXES, load_project_data
 
 # %% auto #0
-__all__ = ['ENGINES', 'DUCKDB_MEMORY', 'LAZY_BYTES', 'spark_session', 'connect', 'project_connection', 'parquet_files',
-           'open_table', 'engine_of', 'is_lazy', 'project_data', 'missing', 'bin_index', 'sample_frame']
+__all__ = ['ENGINES', 'DUCKDB_MEMORY', 'LAZY_BYTES', 'connect', 'project_connection', 'parquet_files', 'open_table', 'engine_of',
+           'is_lazy', 'project_data', 'missing', 'bin_index', 'sample_frame']
 
 # %% ../nbs/03_engine.ipynb #a0e1b2c8
 ENGINES = ("duckdb", "spark")  # the engines `[data] engine` may name
@@ -28,7 +28,7 @@ LAZY_BYTES = 256 * 2**20  # a data file larger than this is scanned by the engin
 _LOCK = threading.Lock()
 _CONNECTIONS: dict[tuple[str, str], Any] = {}
 
-def spark_session(
+def _spark_session(
     master: str = "local[2]",  # the Spark master URL
 ) -> Any:
     "A lean Spark session (no UI, few shuffle partitions) on `master`; one per process."
@@ -58,7 +58,7 @@ def connect(
                                           preserve_insertion_order=False)
             else:
                 try:
-                    con = ibis.pyspark.connect(spark_session(spark_master))
+                    con = ibis.pyspark.connect(_spark_session(spark_master))
                 except Exception as e:  # Java missing, master unreachable: several unrelated types
                     raise InfraError(f"[data] spark_master = {spark_master}: cannot start Spark ({str(e).splitlines()[0]})") from None
             _CONNECTIONS[key] = con
