@@ -18,7 +18,7 @@ from .data import SUPPORTED_SUFFIXES, load_project_data
 
 # %% auto #0
 __all__ = ['ENGINES', 'DUCKDB_MEMORY', 'LAZY_BYTES', 'connect', 'project_connection', 'parquet_files', 'open_table', 'engine_of',
-           'is_lazy', 'project_data', 'missing', 'bin_index', 'sample_frame']
+           'is_lazy', 'project_data', 'missing', 'bin_index', 'distinct_rows', 'sample_frame']
 
 # %% ../nbs/03_engine.ipynb #a0e1b2c8
 ENGINES = ("duckdb", "spark")  # the engines `[data] engine` may name
@@ -189,6 +189,16 @@ def bin_index(
         below = col >= edges[mid] if right else col > edges[mid]
         return ibis.ifelse(below, search(mid + 1, hi), search(lo, mid))
     return search(0, len(edges))
+
+# %% ../nbs/03_engine.ipynb #a0e1b2e2
+def distinct_rows(
+    table: Any,  # an Ibis table with at least one column
+) -> Any:
+    "A scalar expression counting the distinct rows: by 64-bit row hashes on DuckDB, exactly on Spark."
+    import ibis
+    if engine_of(table) == "spark":
+        return table.distinct().count().as_scalar()
+    return ibis.struct({c: table[c] for c in table.columns}).hash().nunique()
 
 # %% ../nbs/03_engine.ipynb #a0e1b2d5
 def sample_frame(

@@ -516,7 +516,7 @@ def _table_summary(table: Any, target: str | None, task: str | None, bins: int, 
     sample = engine.sample_frame(table, SAMPLE_ROWS, seed, rows)
     summary = quick_summary(sample, target, task, bins, top, seed, max_categories)
     exact = rows <= EXACT_DISTINCT_ROWS
-    aggs: dict[str, Any] = {"__distinct_rows": table.distinct().count().as_scalar()} if names else {}
+    aggs: dict[str, Any] = {"__distinct_rows": engine.distinct_rows(table)} if names else {}
     for i, name in enumerate(names):
         col = table[name]
         aggs[f"m{i}"] = engine.missing(col).cast("int64").sum()

@@ -348,7 +348,7 @@ def _validate_table(
                 counted[key] = mask.fill_null(False).cast("int64").sum()
     table_on = {k: p for k, p in contract.table.items() if p.get("enabled", True)}
     if "duplicate_rows" in table_on and present:
-        counted["__distinct"] = table.distinct().count().as_scalar()
+        counted["__distinct"] = engine.distinct_rows(table)
     totals = {k: (0 if pd.isna(v) else int(v)) for k, v in table.aggregate(**counted).to_pandas().iloc[0].items()}
     rows = totals["__rows"]
     n = max(rows, 1)
