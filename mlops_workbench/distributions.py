@@ -152,6 +152,17 @@ def numeric_stats(
     return stats, f
 
 # %% ../nbs/04_distributions.ipynb #0e8f5534
+def _families(
+    uniques: np.ndarray,  # distinct values (object array)
+) -> np.ndarray:
+    "`type_family` of each value, decided once per Python type rather than once per value."
+    if not len(uniques):
+        return np.zeros(0, dtype=object)
+    types = np.frompyfunc(type, 1, 1)(uniques)
+    codes, kinds = pd.factorize(types)
+    firsts = np.unique(codes, return_index=True)[1]  # the first value of each type stands for all of them
+    return np.asarray([type_family(uniques[i]) for i in firsts], dtype=object)[codes]
+
 def factor_stats(
     col: pd.Series,  # a non-numeric column
     top: int = 10,  # top values kept
@@ -166,7 +177,7 @@ def factor_stats(
     k = min(top, len(counts))
     best = np.argpartition(-counts, k - 1)[:k] if k else np.zeros(0, dtype=int)
     best = best[np.lexsort((best, -counts[best]))]
-    families = np.array([type_family(u) for u in uniques], dtype=object)
+    families = _families(uniques)
     mix = pd.Series(counts).groupby(families).sum() if len(uniques) else pd.Series(dtype=int)
     mix = {name: int(n) for name, n in mix.items() if n > 0}
     stats = {"count": int(counts.sum()), "distinct": int(np.count_nonzero(counts)), "infinite": 0, "extreme": 0,

@@ -503,7 +503,7 @@ def _collect_flags(
     return flags
 
 # %% ../nbs/05_summary.ipynb #5e1f2a02
-EXACT_DISTINCT_ROWS = 1_000_000  # past this many rows, distinct counts come from the engine's HyperLogLog sketch
+EXACT_DISTINCT_ROWS = 200_000  # past this many rows, distinct counts come from the engine's HyperLogLog sketch
 HLL_ERROR = "about 2% relative error"  # DuckDB's and Spark's approx_count_distinct (HyperLogLog) at their defaults
 
 def _table_summary(table: Any, target: str | None, task: str | None, bins: int, top: int, seed: int,
