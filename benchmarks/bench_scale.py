@@ -131,7 +131,9 @@ def main() -> None:
     reference = make_frame(rows, seed=0)
     batch = plant(make_frame(rows, seed=1))
     contract = infer_contract(reference, id_columns=["row_id"])
-    lines = ["| measure | ours | peer/floor | ratio | target | verdict |", "|---|---|---|---|---|---|"]
+    lines = Table()
+    lines.append("| measure | ours | peer/floor | ratio | target | verdict |")
+    lines.append("|---|---|---|---|---|---|")
 
     def row(measure, ours, peer, target_ratio=None, unit="s", target=""):
         ratio = ours / peer if peer else float("nan")
@@ -185,7 +187,14 @@ def main() -> None:
     if not args.quick:
         t_spark, answer = spark_validate(1_000_000, contract)
         lines.append(f"| Spark local[2]: the same checks on 1M rows, best of 3 ({answer}) | {t_spark:.1f} s | - | - | reported | - |")
-    print("\n".join(lines))
+
+
+class Table(list):
+    "The table's lines, each printed as soon as it is measured (a long run shows its progress, and a late failure keeps the rest)."
+
+    def append(self, line: str) -> None:
+        super().append(line)
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

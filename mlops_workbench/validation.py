@@ -372,7 +372,8 @@ def _validate_table(
         if name in present and spec.role != "ignored" and spec.checks.get("unique", {}).get("enabled", False):
             col = table[name]
             groups = table.filter(~engine.missing(col)).group_by(name).agg(k=lambda t: t.count())
-            count = int(groups.filter(groups.k > 1).k.sum().execute() or 0)
+            total = groups.filter(groups.k > 1).k.sum().execute()  # NULL (None or NaN) when nothing repeats
+            count = 0 if pd.isna(total) else int(total)
             if count:
                 repeated = groups.filter(groups.k > 1)[name]
                 failures.append(Failure(name, "unique", spec.checks["unique"]["severity"], count, count / n, "no repeated values",
