@@ -5,6 +5,7 @@ from conftest import run_in_process
 
 from mlops_workbench.data import demo_frame
 
+
 @pytest.fixture
 def cli():
     "The CLI run in this process: these tests are about what a command prints and returns, not about processes."

@@ -12,6 +12,7 @@ from mlops_workbench.core import load_settings
 from mlops_workbench.data import DEMO_PLANTS, demo_batch, demo_frame
 from mlops_workbench.drift import detect_drift
 
+
 @pytest.fixture
 def cli():
     "The CLI run in this process: these tests are about what a command prints and returns, not about processes."

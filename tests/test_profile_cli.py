@@ -15,6 +15,7 @@ from mlops_workbench.core import load_settings
 from mlops_workbench.data import demo_frame
 from mlops_workbench.tracking import Tracker
 
+
 @pytest.fixture
 def cli():
     "The CLI run in this process: these tests are about what a command prints and returns, not about processes."
