@@ -228,12 +228,12 @@ def _reads_data(command: Callable) -> Callable:
     return with_settings
 
 def _data_or_contract(settings: Settings, path: str) -> object:
-    "A contract YAML's path as it is; a data file loaded with the project's separator and encoding."
-    from mlops_workbench.data import load_project_data
-    return path if Path(path).suffix.lower() in (".yaml", ".yml") else load_project_data(settings, path)
+    "A contract YAML's path as it is; data as a frame, or a lazy table when it is a folder, large, or on Spark."
+    from mlops_workbench.engine import project_data
+    return path if Path(path).suffix.lower() in (".yaml", ".yml") else project_data(settings, path)
 
 @contract.command("infer")
-@click.argument("data", type=click.Path(dir_okay=False))
+@click.argument("data", type=click.Path())
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Where to write the contract YAML.")
 @click.option("--target", default=None, help="The target column (default: [data] target of settings.ini).")
 @click.option("--id-column", "id_columns", multiple=True, help="An identifier column (repeatable).")
@@ -241,10 +241,10 @@ def _data_or_contract(settings: Settings, path: str) -> object:
 @_reads_data
 def contract_infer(data: str, out: str, target: str | None, id_columns: tuple[str, ...], as_json: bool,
                    settings: Settings) -> None:
-    "Infer a data contract from reference DATA (CSV or Parquet) and write it as YAML."
+    "Infer a data contract from reference DATA (CSV or Parquet file, or a folder of Parquet files) and write it as YAML."
     from mlops_workbench.contract import infer_contract, save_contract
-    from mlops_workbench.data import load_project_data, project_columns
-    frame = load_project_data(settings, data)
+    from mlops_workbench.data import project_columns
+    frame = _data_or_contract(settings, data)
     target, ids = project_columns(settings, frame, target, list(id_columns) or None, data)
     inferred = infer_contract(frame, target=target or "", id_columns=ids, settings=settings)
     path = save_contract(inferred, out)
@@ -258,7 +258,7 @@ def contract_infer(data: str, out: str, target: str | None, id_columns: tuple[st
                    + (f", target {inferred.target}" if inferred.target else ""))
 
 @cli.command("validate")
-@click.argument("data", type=click.Path(dir_okay=False))
+@click.argument("data", type=click.Path())
 @click.option("--contract", "contract_path", type=click.Path(dir_okay=False), default=None,
               help="The contract YAML (default: [validation] contract of settings.ini).")
 @click.option("--report", type=click.Path(dir_okay=False), default=None,
@@ -273,7 +273,7 @@ def validate_command(data: str, contract_path: str | None, report: str | None, f
     from mlops_workbench.core import CheckFailed
     from mlops_workbench.validation import validate
     fail_on = fail_on or settings.validation.fail_on
-    result = validate(_data_or_contract(settings, data), contract_path or settings.validation.contract)
+    result = validate(_data_or_contract(settings, data), contract_path or settings.validation.contract, settings=settings)
     if report:
         html_path = Path(report)
         result.save(html_path.parent, settings if settings.source else None, fail_on, name=html_path.stem)
@@ -287,8 +287,8 @@ def validate_command(data: str, contract_path: str | None, report: str | None, f
         raise CheckFailed(f"{data}: " + result.summary(fail_on))
 
 @cli.command("drift")
-@click.argument("reference", type=click.Path(dir_okay=False))
-@click.argument("current", type=click.Path(dir_okay=False))
+@click.argument("reference", type=click.Path())
+@click.argument("current", type=click.Path())
 @click.option("--contract", "contract_path", type=click.Path(dir_okay=False), default=None,
               help="A contract giving the columns' kinds and roles (REFERENCE may also be a contract YAML).")
 @click.option("--report", type=click.Path(dir_okay=False), default=None,
@@ -315,7 +315,7 @@ def drift_command(reference: str, current: str, contract_path: str | None, repor
 
 # %% ../nbs/30_cli.ipynb #279fced6
 @cli.command("profile")
-@click.argument("data", type=click.Path(dir_okay=False))
+@click.argument("data", type=click.Path())
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="The HTML report's path; the JSON goes beside it (default: <reports>/explore/profile_<DATA name>.html).")
 @click.option("--mode", type=click.Choice(["auto", "full", "minimal"]), default="auto", show_default=True,
@@ -326,11 +326,11 @@ def drift_command(reference: str, current: str, contract_path: str | None, repor
 @_reads_data
 def profile_command(data: str, out: str | None, mode: str, sample: int | None, target: str | None, as_json: bool,
                     settings: Settings) -> None:
-    "Summarise DATA (CSV or Parquet) and write its full profile report within the budget."
-    from mlops_workbench.data import load_project_data
+    "Summarise DATA (CSV or Parquet file, or a folder of Parquet files) and write its full profile report within the budget."
+    from mlops_workbench.engine import project_data
     from mlops_workbench.profile import profile_report
     from mlops_workbench.summary import quick_summary
-    frame = load_project_data(settings, data, target)
+    frame = project_data(settings, data, target)
     if target is None and settings.data.target in map(str, frame.columns):
         target = settings.data.target
     summary = quick_summary(frame, target=target, seed=settings.models.seed, max_categories=settings.validation.max_categories)
