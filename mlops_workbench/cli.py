@@ -21,7 +21,7 @@ from .core import Settings, WorkbenchError
 
 # %% auto #0
 __all__ = ['cli', 'echo_json', 'main', 'init', 'run', 'runs', 'demo', 'contract', 'contract_infer', 'validate_command',
-           'drift_command', 'profile_command']
+           'drift_command', 'profile_command', 'dashboard_command']
 
 # %% ../nbs/30_cli.ipynb #71f501b3
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -351,3 +351,23 @@ def profile_command(data: str, out: str | None, mode: str, sample: int | None, t
             click.echo(f"table: {flag['flag']}: {flag['detail']}")
     click.echo(result.plan.statement())
     click.echo(f"report: {result.html_path} and {result.json_path.name}")
+
+# %% ../nbs/30_cli.ipynb #bb13144a
+@cli.command("dashboard")
+@click.option("--host", default=None, help="Bind address (default: [dashboard] host); any but the loopback needs a token.")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default: [dashboard] port).")
+@click.option("--token", default=None, help="The token visitors must give (default: [dashboard] token).")
+@click.option("--static", "static", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="OUT.html",
+              help="Render the dashboard once into this standalone HTML file instead of serving it.")
+@click.option("--settings", "settings_path", type=click.Path(path_type=Path), help="The settings.ini (default: found upwards).")
+@click.option("--kernel", default="python3", show_default=True, help="Jupyter kernel for --static.")
+def dashboard_command(host: str | None, port: int | None, token: str | None, static: Path | None,
+                      settings_path: Path | None, kernel: str) -> None:
+    "Serve the dashboard with Voila (127.0.0.1 by default), or write it once as a standalone file with --static."
+    from mlops_workbench.dashboard import check_bind, render_static, serve_dashboard
+    settings = _load_project_settings(settings_path)
+    if static is not None:
+        click.echo(f"dashboard written to {render_static(settings, static, kernel)}")
+        return
+    check_bind(host or settings.dashboard.host, settings.dashboard.token if token is None else token)
+    serve_dashboard(settings, host, port, token)
