@@ -5,6 +5,7 @@
 # %% ../nbs/30_cli.ipynb #0dc605d1
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import logging
@@ -21,7 +22,8 @@ from .core import Settings, WorkbenchError
 
 # %% auto #0
 __all__ = ['cli', 'echo_json', 'main', 'init', 'run', 'runs', 'demo', 'contract', 'contract_infer', 'validate_command',
-           'drift_command', 'profile_command', 'dashboard_command']
+           'drift_command', 'profile_command', 'dashboard_command', 'serve_command', 'package_command',
+           'monitor_command', 'feedback_command', 'shadow_command']
 
 # %% ../nbs/30_cli.ipynb #71f501b3
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -371,3 +373,86 @@ def dashboard_command(host: str | None, port: int | None, token: str | None, sta
         return
     check_bind(host or settings.dashboard.host, settings.dashboard.token if token is None else token)
     serve_dashboard(settings, host, port, token)
+
+# %% ../nbs/30_cli.ipynb #f24b3f54
+def _serving_settings(settings_path: Path | None) -> Settings:
+    "The project's settings, for the serving commands."
+    return _load_project_settings(str(settings_path) if settings_path else None)
+
+_SINCE = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
+
+@cli.command("serve")
+@click.option("--alias", default="champion", show_default=True, help="The registry alias to serve (champion or challenger).")
+@click.option("--host", default=None, help="Bind address (default: [serving] host).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default: [serving] port, challenger_port for the challenger).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default: [serving] workers).")
+@click.option("--settings", "settings_path", type=click.Path(path_type=Path), help="The settings.ini (default: found upwards).")
+@click.option("--dry-run", is_flag=True, help="Print the scoring server's command (as JSON) instead of starting it.")
+def serve_command(alias: str, host: str | None, port: int | None, workers: int | None, settings_path: Path | None,
+                  dry_run: bool) -> None:
+    "Serve a registered model through MLflow's scoring server, the data contract enforced and every row logged."
+    from mlops_workbench.serve import build_serving_model, scoring_command
+    settings = _serving_settings(settings_path)
+    served = build_serving_model(settings, alias)
+    argv, env = scoring_command(settings, served, host, port, workers)
+    if dry_run:
+        echo_json({"command": argv, "model": served.to_dict(), "feedback_store": settings.serving.feedback_uri})
+        return
+    click.echo(f"serving {served.model_name} v{served.model_version} ({alias}) at http://{argv[argv.index('-h') + 1]}:"
+               f"{argv[argv.index('-p') + 1]}/invocations; feedback store {settings.serving.feedback_uri}", err=True)
+    sys.stderr.flush()
+    os.execve(argv[0], argv, env)
+
+@cli.command("package")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="The build context folder (new or empty).")
+@click.option("--alias", default="champion", show_default=True, help="The registry alias to package.")
+@click.option("--settings", "settings_path", type=click.Path(path_type=Path), help="The settings.ini (default: found upwards).")
+def package_command(out: Path, alias: str, settings_path: Path | None) -> None:
+    "Write a container build context (MLflow's Dockerfile, the scoring wrapper, a README) for a registered model."
+    from mlops_workbench.serve import package
+    served = package(_serving_settings(settings_path), out, alias)
+    click.echo(f"build context for {served.model_name} v{served.model_version} ({alias}) in {out}; see {out / 'README.md'}")
+
+@cli.command("monitor")
+@click.option("--since", type=_SINCE, default=None, help="Only rows served from this date or time on (UTC).")
+@click.option("--window", type=click.IntRange(min=1), default=None, help="Only the latest N served rows (default: [serving] monitor_window).")
+@click.option("--alias", default="champion", show_default=True, help="Whose served rows.")
+@click.option("--settings", "settings_path", type=click.Path(path_type=Path), help="The settings.ini (default: found upwards).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def monitor_command(since: dt.datetime | None, window: int | None, alias: str, settings_path: Path | None, as_json: bool) -> None:
+    "Measure drift of the served inputs against the contract's reference; exit 1 (and alert) on drift."
+    from mlops_workbench.monitor import monitor
+    outputs = monitor(_serving_settings(settings_path), since, window, alias)
+    if as_json:
+        echo_json(outputs.to_dict())
+    else:
+        click.echo(f"{outputs.rows} served rows ({outputs.first_served} to {outputs.last_served}): {outputs.summary}")
+        click.echo(f"report: {outputs.report}")
+    outputs.check()
+
+@cli.command("feedback")
+@click.argument("labels", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--settings", "settings_path", type=click.Path(path_type=Path), help="The settings.ini (default: found upwards).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def feedback_command(labels: Path, settings_path: Path | None, as_json: bool) -> None:
+    "Store LABELS (the id column and the target, CSV or Parquet) for served rows in the feedback store."
+    from mlops_workbench.monitor import import_labels
+    result = import_labels(_serving_settings(settings_path), labels)
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(f"{result['labels']} labels stored, {result['matched']} of them for served rows ({result['unmatched']} not served yet)")
+
+@cli.command("shadow")
+@click.option("--since", type=_SINCE, default=None, help="Only rows served from this date or time on (UTC).")
+@click.option("--window", type=click.IntRange(min=1), default=None, help="Only the latest N served rows (default: [serving] monitor_window).")
+@click.option("--settings", "settings_path", type=click.Path(path_type=Path), help="The settings.ini (default: found upwards).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def shadow_command(since: dt.datetime | None, window: int | None, settings_path: Path | None, as_json: bool) -> None:
+    "Score the challenger on the champion's served inputs and compare; the champion is never changed."
+    from mlops_workbench.monitor import shadow
+    outputs = shadow(_serving_settings(settings_path), since, window)
+    if as_json:
+        echo_json(outputs.to_dict())
+    else:
+        click.echo(outputs.summary)

@@ -21,8 +21,8 @@ from typing import Annotated
 __all__ = ['SECTIONS', 'ENV_PREFIX', 'WorkbenchError', 'CheckFailed', 'BadInput', 'SettingsError', 'DataError', 'InfraError',
            'error_type', 'error_line', 'atomic_path', 'write_atomic', 'ProjectSettings', 'DataSettings',
            'ObjectiveSettings', 'ModelsSettings', 'TrackingSettings', 'ValidationSettings', 'ProfileSettings',
-           'DashboardSettings', 'AlertsSettings', 'Settings', 'convert_value', 'find_settings', 'load_settings',
-           'settings_text', 'objective_card', 'code_version']
+           'DashboardSettings', 'AlertsSettings', 'ServingSettings', 'Settings', 'convert_value', 'find_settings',
+           'load_settings', 'settings_text', 'objective_card', 'code_version']
 
 # %% ../nbs/00_core.ipynb #50db6bea
 class WorkbenchError(Exception):
@@ -201,11 +201,23 @@ class AlertsSettings:
     timeout_seconds: Annotated[float, "seconds one delivery attempt may take"] = 5.0
     retries: Annotated[int, "further attempts after a failed delivery"] = 2
 
+# %% ../nbs/00_core.ipynb #5e7a1c02
+@dataclass
+class ServingSettings:
+    "The `[serving]` section."
+    feedback_uri: Annotated[str, "the feedback store: a SQLite file (relative: in the project, WAL mode) or a postgresql+psycopg:// URL"] = "sqlite:///feedback.db"
+    host: Annotated[str, "the scoring server's bind address"] = "127.0.0.1"
+    port: Annotated[int, "the champion's port"] = 5001
+    challenger_port: Annotated[int, "the challenger's port"] = 5002
+    workers: Annotated[int, "scoring server worker processes"] = 1
+    monitor_window: Annotated[int, "the monitor measures at most this many of the latest served rows"] = 1000
+
 # %% ../nbs/00_core.ipynb #427dcf64
 SECTIONS: dict[str, type] = {
     "project": ProjectSettings, "data": DataSettings, "objective": ObjectiveSettings,
     "models": ModelsSettings, "tracking": TrackingSettings, "validation": ValidationSettings,
     "profile": ProfileSettings, "dashboard": DashboardSettings, "alerts": AlertsSettings,
+    "serving": ServingSettings,
 }
 
 @dataclass
@@ -222,6 +234,7 @@ class Settings:
     profile: ProfileSettings = field(default_factory=ProfileSettings)
     dashboard: DashboardSettings = field(default_factory=DashboardSettings)
     alerts: AlertsSettings = field(default_factory=AlertsSettings)
+    serving: ServingSettings = field(default_factory=ServingSettings)
     origins: dict[str, str] = field(default_factory=dict)  # "section.key" -> where its value came from, for messages
 
     @property
@@ -387,6 +400,7 @@ def load_settings(
     for obj in sections.values():
         _resolve_paths(obj, root)
     sections["tracking"].uri = _resolve_tracking_uri(sections["tracking"].uri, root)
+    sections["serving"].feedback_uri = _resolve_tracking_uri(sections["serving"].feedback_uri, root)
     return Settings(root=root, source=source, **sections, origins=origins)
 
 # %% ../nbs/00_core.ipynb #fa9ce1e4

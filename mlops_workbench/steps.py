@@ -285,6 +285,7 @@ def train(
     tune_candidate: str = "best",  # the candidate to tune: best, a candidate's name, or none
     tuning_iterations: int = 0,  # settings tried when tuning, whatever the time; 0: planned from the budget
     tuning_method: str = "random",  # random or halving
+    feedback: pd.DataFrame | None = None,  # labelled served rows added to the training split (`monitor.training_feedback`)
 ) -> TrainOutputs:
     "Compare the candidates, tune the best, fit it on the training split, and hand it over to evaluation."
     target, task, seed = settings.data.target, settings.objective.task, settings.models.seed
@@ -294,6 +295,9 @@ def train(
     data = load_project_data(settings, settings.data.train, target)
     train_split, holdout = split_holdout(data, target, settings.models.holdout_share, seed, task, where=str(settings.data.train))
     train_split, sampled = sample_training(train_split, target, settings.models.max_train_rows, seed, task)
+    feedback_rows = 0 if feedback is None else len(feedback)
+    if feedback_rows:  # the holdout stays as it was: the model is judged on the same rows as the champion
+        train_split = pd.concat([train_split, feedback.reindex(columns=data.columns)], ignore_index=True)
     contract = load_contract(settings.validation.contract) if settings.validation.contract.exists() else None
     roles, kinds = (contract.roles, contract.kinds) if contract else (None, None)
     role, kind = column_roles(data, target, roles, settings.data.id_columns), column_kinds(data, kinds, settings.validation.max_categories)
@@ -318,7 +322,7 @@ def train(
             contract_version=contract.version if contract else None, roles=roles, kinds=kinds,
             text_columns=[c for c in data.columns if role[c] == "feature" and kind[c] == "text"],
             candidates=specs, metrics=board.metrics, training_rows=TRAINING_ROWS,
-            train_rows=len(train_split), holdout_rows=len(holdout), train_run_id=run.id, pipeline_run_id=parent_run_id,
+            train_rows=len(train_split), holdout_rows=len(holdout), feedback_rows=feedback_rows, train_run_id=run.id, pipeline_run_id=parent_run_id,
             train_sample=sampled,
             code_version=code_version(settings.root), model="model.skops", leaderboard="leaderboard.csv", mlflow_run_id=run.id,
             view=_write_view(folder, [board.display().to_html(index=False, na_rep=""), _img(figure, "leaderboard"),

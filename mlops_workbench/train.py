@@ -427,6 +427,7 @@ class TrainOutputs(StageOutputs):
     metrics: list[str] = field(default_factory=list)  # the metrics compared, the primary first
     train_rows: int = 0  # rows the model was fit on
     holdout_rows: int = 0  # rows kept aside for evaluation
+    feedback_rows: int = 0  # labelled served rows added to the training split (`include_feedback`)
     train_run_id: str = ""  # the MLflow run of the training
     pipeline_run_id: str = ""  # the MLflow run of the pipeline, if any
     code_version: dict[str, str] = field(default_factory=dict)  # package version and git commit

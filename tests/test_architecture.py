@@ -24,7 +24,7 @@ LIBRARY = [
     "registry", "evaluate", "steps", "runs",
     "dashboard",  # before pipeline, which refreshes the static dashboard at the end of every run
     "pipeline", "project",
-    "schedule", "serve",  # future
+    "schedule", "feedback", "serve", "monitor",  # schedule: future
 ]
 WIDGETS = ["widgets", "explorer", "review", "compare"]
 ORDER = [*LIBRARY, *WIDGETS, "cli"]
