@@ -14,6 +14,8 @@ from mlops_workbench.data import demo_batch, demo_frame
 from mlops_workbench.drift import detect_drift
 from mlops_workbench.validation import validate
 
+pytestmark = pytest.mark.xdist_group("spark")  # one worker builds the module's fixtures once (`--dist loadgroup`)
+
 
 def wide_frame(rows: int, seed: int) -> pd.DataFrame:
     "The benchmark's 20 columns (13 floats with missing values, 2 integers, 3 categories, a flag, a text id), small."

@@ -27,6 +27,8 @@ from mlops_workbench.serve import build_serving_model
 from mlops_workbench.tracking import Tracker
 from mlops_workbench.train import fit_final
 
+pytestmark = pytest.mark.xdist_group("serve")  # one worker builds the module's fixtures once (`--dist loadgroup`)
+
 
 def penguins():
     "The demo data with an id column whose values look like `P0001`."
