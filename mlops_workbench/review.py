@@ -150,7 +150,7 @@ def _setting_input(
         return box, lambda: box.value.strip() or None
     if kind == "share":  # always set: 0 means none allowed, 1 means no limit
         box = w.BoundedFloatText(value=float(value or 0), min=0.0, max=1.0, step=0.01, description=key,
-                                 style={"description_width": "5em"}, layout={"width": "13em"})
+                                 style={"description_width": "initial"}, layout={"width": "14em"})
         return box, lambda: box.value
     use = w.Checkbox(value=value is not None, description=key, indent=False, layout={"width": "4.5em"})
     whole = kind == "count" or (isinstance(value, int) and not isinstance(value, bool))

@@ -25,6 +25,9 @@ def lab(tmp_path_factory):
     settings = home / "user-settings" / "@jupyterlab" / "notebook-extension"
     settings.mkdir(parents=True)  # every cell in the page (no windowing), so every output can be checked
     (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    notices = home / "user-settings" / "@jupyterlab" / "apputils-extension"
+    notices.mkdir(parents=True)  # no news prompt over the page
+    (notices / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
     port, token = _free_port(), os.urandom(16).hex()
     log_path = home / "jupyterlab.log"
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "JUPYTER_CONFIG_DIR": str(home / "config"),
@@ -33,7 +36,7 @@ def lab(tmp_path_factory):
     args = [str(BIN / "jupyter-lab"), "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
             "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={project}",
             f"--LabApp.user_settings_dir={home / 'user-settings'}", f"--LabApp.workspaces_dir={home / 'workspaces'}",
-            "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+            "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     if os.geteuid() == 0:
         args.append("--allow-root")
     with open(log_path, "w") as log:
@@ -73,6 +76,8 @@ def lab_page(lab):
         browser.close()
 
 
+STARTED = r"""() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')]
+  .some(c => /\[(\*|\d+)\]/.test(c.textContent))"""
 RUN_DONE = """() => {
   const cells = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')];
   return cells.length > 0 && cells.every(c => /\\[\\d+\\]/.test(c.textContent));
@@ -82,15 +87,22 @@ RUN_DONE = """() => {
 def run_all(page, lab, stage: str, widget: str | None, timeout: float = 240_000):
     """Open a stage notebook in JupyterLab, Run All, wait for every cell to finish; assert no cell shows an error,
     the widget rendered and no "Loading widget..." is left. Returns the notebook panel's locator."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     base, token, _, log_path = lab
     page.goto(f"{base}/lab/tree/notebooks/{stage}.ipynb?token={token}&reset", wait_until="domcontentloaded")
     panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     try:
-        page.wait_for_function("() => window.jupyterapp && document.querySelector('.jp-NotebookPanel .jp-Notebook-cell')",
-                               timeout=120_000)
-        page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator[data-status='idle']",
-                               timeout=120_000)
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        panel.locator(".jp-Notebook-cell").first.wait_for(timeout=120_000)
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)  # its kernel is up
+        for _ in range(4):  # Run > Run All Cells, as a user does; again if the kernel was not listening yet
+            panel.locator(".jp-Notebook-cell").first.click()
+            page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+            page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
+            try:
+                page.wait_for_function(STARTED, timeout=20_000, polling=500)
+                break
+            except PlaywrightTimeout:
+                continue
         page.wait_for_function(RUN_DONE, timeout=timeout, polling=500)
         if widget:
             panel.locator(widget).first.wait_for(timeout=60_000)
@@ -106,8 +118,12 @@ def run_all(page, lab, stage: str, widget: str | None, timeout: float = 240_000)
 def shoot(page, locator, name: str) -> Path:
     "Save a screenshot of one widget under the test output folder."
     path = OUTPUT / f"{name}.png"
+    height = locator.bounding_box()["height"]
+    page.set_viewport_size({"width": 1280, "height": int(min(height + 300, 4000))})  # the whole widget on the screen
     locator.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
     locator.screenshot(path=path)
+    page.set_viewport_size({"width": 1280, "height": 900})
     assert path.stat().st_size > 5_000
     return path
 

@@ -9,7 +9,7 @@ from conftest import run_cli
 from mlops_workbench.core import load_settings, settings_text
 from mlops_workbench.data import load_project_data
 from mlops_workbench.pipeline import run_pipeline
-from mlops_workbench.project import DEMO_SETTINGS, scaffold_demo
+from mlops_workbench.project import DEMO_SETTINGS, copy_stage_notebooks, scaffold_demo
 from mlops_workbench.registry import alias_version, load_version
 from mlops_workbench.tracking import Tracker
 
@@ -20,9 +20,10 @@ FAST_DEMO = {**DEMO_SETTINGS,
 
 
 def fast_demo(folder):
-    "Scaffold the demo project with the test's settings; return its settings."
+    "Scaffold the demo project with the test's settings and its own stage notebooks; return its settings."
     folder.mkdir(parents=True)
     (folder / "settings.ini").write_text(settings_text(FAST_DEMO))
+    copy_stage_notebooks(folder)
     return load_settings(scaffold_demo(folder))
 
 
