@@ -78,7 +78,8 @@ class ModelComparison(WorkbenchWidget):
     def show_table(self) -> None:
         "Render the leaderboard sorted as picked, ties on the sorting metric marked `=` and stated."
         table = self.board.sorted(self.metric.value, self.order.value == "descending")
-        shown = self.board.display().set_index("candidate").loc[table["candidate"]].reset_index()
+        view = self.board.display()
+        shown = view.set_index("candidate").loc[table["candidate"]].reset_index()[list(view.columns)]
         groups = ties(self.board, self.metric.value)
         tied = {n: i for i, group in enumerate(groups) for n in group}
         if "rank" in shown.columns and self.metric.value == self.board.primary:
