@@ -194,6 +194,9 @@ class DashboardSettings:
 class AlertsSettings:
     "The `[alerts]` section."
     command: Annotated[str, "a command run (without a shell) with the run record path when a run fails"] = ""
+    webhook_url: Annotated[str, "an http(s) URL that receives a JSON POST for each alert"] = ""
+    timeout_seconds: Annotated[float, "seconds one delivery attempt may take"] = 5.0
+    retries: Annotated[int, "further attempts after a failed delivery"] = 2
 
 # %% ../nbs/00_core.ipynb #427dcf64
 SECTIONS: dict[str, type] = {

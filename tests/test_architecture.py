@@ -20,7 +20,7 @@ STAGES = sorted((PACKAGE / "stages").glob("*.ipynb"))
 # nothing imports it.
 LIBRARY = [
     "core", "data", "reports", "engine",  # engine: future
-    "distributions", "summary", "profile", "contract", "validation", "drift", "tracking", "candidates", "train", "diagnostics",
+    "distributions", "summary", "profile", "contract", "validation", "drift", "tracking", "alerts", "candidates", "train", "diagnostics",
     "registry", "evaluate", "steps", "runs", "pipeline", "project",
     "schedule", "dashboard", "serve",  # future
 ]
