@@ -24,7 +24,7 @@ def lab(tmp_path_factory):
     fast_demo(project)
     settings = home / "user-settings" / "@jupyterlab" / "notebook-extension"
     settings.mkdir(parents=True)  # every cell in the page (no windowing), so every output can be checked
-    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none", "autoStartDefaultKernel": True}))
     notices = home / "user-settings" / "@jupyterlab" / "apputils-extension"
     notices.mkdir(parents=True)  # no news prompt over the page
     (notices / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
@@ -95,6 +95,9 @@ def run_all(page, lab, stage: str, widget: str | None, timeout: float = 240_000)
         panel.locator(".jp-Notebook-cell").first.wait_for(timeout=120_000)
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)  # its kernel is up
         for _ in range(4):  # Run > Run All Cells, as a user does; again if the kernel was not listening yet
+            dialog = page.locator(".jp-Dialog button", has_text="Select")
+            if dialog.count():  # JupyterLab asked which kernel (its kernel list came late): the one proposed
+                dialog.first.click()
             panel.locator(".jp-Notebook-cell").first.click()
             page.locator(".lm-MenuBar-item", has_text="Run").first.click()
             page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
