@@ -144,9 +144,13 @@ def reroot_store(
         tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "experiments" not in tables:
             return None
+        def moved() -> set[str]:
+            return {loc for (loc,) in con.execute("SELECT artifact_location FROM experiments")
+                    if loc and loc.startswith("file://") and loc != new_uri and loc.rstrip("/").endswith("/" + root.name)}
+        if not moved():  # the usual case: read only, no write lock taken
+            return None
         con.execute("BEGIN IMMEDIATE")
-        olds = {loc for (loc,) in con.execute("SELECT artifact_location FROM experiments")
-                if loc and loc.startswith("file://") and loc != new_uri and loc.rstrip("/").endswith("/" + root.name)}
+        olds = moved()  # again, under the lock: another process may have re-rooted it meanwhile
         for old in olds:
             old_path, new_path = urllib.parse.unquote(urllib.parse.urlparse(old).path), str(root)
             for table, column in _LOCATIONS:

@@ -131,8 +131,8 @@ def shoot(page, locator, name: str) -> Path:
     return path
 
 
-def test_explore_stage_runs_in_jupyterlab_and_its_explorer_answers(lab, lab_page):
-    page = lab_page
+def check_explore(lab, page):
+    "The explore stage runs in JupyterLab and its explorer answers a column pick."
     panel = run_all(page, lab, "explore", ".widget-tab")
     explorer = panel.locator(".mlops-wb-widget").first
     assert "344" in explorer.inner_text()  # the header states the rows
@@ -144,8 +144,8 @@ def test_explore_stage_runs_in_jupyterlab_and_its_explorer_answers(lab, lab_page
     assert not page.errors
 
 
-def test_validate_stage_runs_in_jupyterlab_and_its_review_previews(lab, lab_page):
-    page = lab_page
+def check_validate(lab, page):
+    "The validate stage runs in JupyterLab and its contract review validates the batch."
     panel = run_all(page, lab, "validate", ".mlops-wb-review")
     review = panel.locator(".mlops-wb-review").first
     shoot(page, review, "contract-review")
@@ -156,8 +156,8 @@ def test_validate_stage_runs_in_jupyterlab_and_its_review_previews(lab, lab_page
     assert not page.errors
 
 
-def test_train_and_evaluate_stages_run_in_jupyterlab_and_the_comparison_sorts(lab, lab_page):
-    page = lab_page
+def check_train_and_evaluate(lab, page):
+    "The train stage runs in JupyterLab and its comparison sorts; then the evaluate stage promotes a champion."
     panel = run_all(page, lab, "train", ".widget-select-multiple")
     comparison = panel.locator(".mlops-wb-compare").first
     comparison.locator("img").first.wait_for(timeout=120_000)
@@ -170,3 +170,10 @@ def test_train_and_evaluate_stages_run_in_jupyterlab_and_the_comparison_sorts(la
     assert not page.errors
     run_all(page, lab, "evaluate", None)
     assert "champion" in page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").inner_text()
+
+
+def test_the_stage_notebooks_run_in_jupyterlab_and_their_widgets_answer(lab, lab_page):
+    # one test, so that one JupyterLab and one demo project serve every stage even when pytest-xdist spreads tests
+    check_explore(lab, lab_page)
+    check_validate(lab, lab_page)
+    check_train_and_evaluate(lab, lab_page)
