@@ -42,6 +42,7 @@ from mlops_workbench.runs import (
     runs_dir,
 )
 
+from .dashboard import refresh_dashboard
 from .steps import STAGES
 from .tracking import TrackedRun, Tracker
 
@@ -355,4 +356,5 @@ def run_pipeline(
                 record.exit_reason = f"closing the MLflow parent run: {e}"
                 record.save()
         _alert(settings, record)
+        refresh_dashboard(settings, OrphanSafeKernelManager)  # <reports>/dashboard.html; never fails the run
     return record
