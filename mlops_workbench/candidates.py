@@ -29,7 +29,7 @@ from .data import KINDS, column_kind, column_not_found
 
 # %% auto #0
 __all__ = ['REGISTRY', 'ALIASES', 'column_kinds', 'column_roles', 'DatetimeFeatures', 'build_preprocessor', 'Candidate',
-           'parse_candidate', 'load_estimator', 'make_pipeline', 'check_metrics']
+           'parse_candidate', 'candidate_label', 'load_estimator', 'make_pipeline', 'check_metrics']
 
 # %% ../nbs/10_candidates.ipynb #ffd26a57
 def column_kinds(
@@ -200,7 +200,7 @@ def parse_candidate(
     name = ALIASES.get(spec, spec)
     if name in REGISTRY[task]:
         c = REGISTRY[task][name]
-        return Candidate(c.name, c.estimator, dict(c.params), dict(c.space), c.scale)
+        return Candidate(spec, c.estimator, dict(c.params), dict(c.space), c.scale)  # named as written
     if ":" not in spec:
         raise BadInput(f"candidate '{spec}' is neither a registry name ({', '.join(REGISTRY[task])}) nor package.module:Class")
     path, _, rest = spec.partition("(")
@@ -208,6 +208,15 @@ def parse_candidate(
     if rest and not rest.endswith(")"):
         raise BadInput(f"candidate '{spec}': missing ')' after the parameters")
     return Candidate(path.split(":")[-1].strip(), path.strip(), params)
+
+# %% ../nbs/10_candidates.ipynb #6f7a8b9c
+def candidate_label(
+    name: str,  # a candidate's name, as written in settings
+    task: str,  # classification or regression
+) -> str:
+    "The name, with the registry name it is an alias of: `logistic (linear)`; other names as they are."
+    canonical = ALIASES.get(name)
+    return f"{name} ({canonical})" if canonical and canonical in REGISTRY.get(task, {}) else name
 
 # %% ../nbs/10_candidates.ipynb #2505b25f
 def load_estimator(

@@ -6,19 +6,32 @@ side. The plot data comes from `diagnostics`; the widget only arranges it."""
 # %% ../nbs/23_compare.ipynb #e395fcbe
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import ipywidgets as widgets
 import pandas as pd
 import traitlets
 
+from .candidates import candidate_label
 from .diagnostics import candidate_data, comparison_figure
-from .reports import figure_png
 from .train import Leaderboard
-from .widgets import WorkbenchWidget
+from .widgets import FigureView, WorkbenchWidget
 
 # %% auto #0
-__all__ = ['ModelComparison']
+__all__ = ['ties', 'ModelComparison']
+
+# %% ../nbs/23_compare.ipynb #3e5f7081
+def ties(
+    board: Leaderboard,  # the comparison
+    metric: str,  # a metric (its cross-validated mean) or a column such as fit_seconds
+    digits: int = 4,  # decimals shown: scores equal to this many decimals are a tie
+) -> list[list[str]]:
+    "Groups of candidates (that did not fail) tied on `metric`, in leaderboard order."
+    column = f"{metric}_mean" if f"{metric}_mean" in board.table.columns else metric
+    ok = board.ok.dropna(subset=[column])
+    groups = ok.groupby(ok[column].round(digits), sort=False)["candidate"].apply(list)
+    return [names for names in groups if len(names) > 1]
 
 # %% ../nbs/23_compare.ipynb #ae7b3bf8
 class ModelComparison(WorkbenchWidget):
@@ -36,17 +49,25 @@ class ModelComparison(WorkbenchWidget):
         self.board, self.frame, self.target, self.seed = board, frame, target, seed
         self._data: dict[str, dict[str, Any]] = {}
         ok = list(board.ok["candidate"])
+        self.labels = {n: candidate_label(n, board.task) for n in board.table["candidate"]}
+        self.add_class("mlops-wb-compare")
         self.metric = widgets.Dropdown(options=[*board.metrics, "fit_seconds", "predict_seconds"], description="sort by")
         self.order = widgets.ToggleButtons(options=["descending", "ascending"], value="descending")
-        self.models = widgets.SelectMultiple(options=ok, value=tuple(ok[:3]), description="models", rows=min(6, len(ok)))
+        self.models = widgets.SelectMultiple(options=[(self.labels[n], n) for n in ok], value=tuple(ok[:3]),
+                                             description="models", rows=min(6, len(ok)))
+        self.hint = widgets.HTML("<i>Ctrl-click (&#8984;-click on a Mac) or Shift-click to choose several models; "
+                                 "the first three chosen are drawn side by side.</i>")
         self.table = widgets.HTML()
+        self.table.add_class("mlops-wb-leaderboard")
+        self.tie_note = widgets.HTML()
         self.note = widgets.HTML()
-        self.plots = widgets.Output()
+        self.plots = FigureView()
         widgets.link((self.models, "value"), (self, "selected"))
         for control in (self.metric, self.order):
             control.observe(self.guard("sorting the leaderboard", lambda _: self.show_table()), names="value")
         self.observe(self.guard("drawing the models", lambda _: self.show_models()), names="selected")
-        self.compose(widgets.HBox([self.metric, self.order]), self.table, self.models, self.note, self.plots)
+        self.compose(widgets.HBox([self.metric, self.order]), self.table, self.tie_note,
+                     widgets.HBox([self.models, self.hint]), self.note, self.plots)
         self.guard("sorting the leaderboard", self.show_table)()
         self.guard("drawing the models", self.show_models)()
 
@@ -55,10 +76,21 @@ class ModelComparison(WorkbenchWidget):
         return list(self.selected)[:3]
 
     def show_table(self) -> None:
-        "Render the leaderboard sorted as picked."
+        "Render the leaderboard sorted as picked, ties on the sorting metric marked `=` and stated."
         table = self.board.sorted(self.metric.value, self.order.value == "descending")
-        shown = self.board.display().set_index("candidate").loc[table["candidate"]].reset_index()
+        view = self.board.display()
+        shown = view.set_index("candidate").loc[table["candidate"]].reset_index()[list(view.columns)]
+        groups = ties(self.board, self.metric.value)
+        tied = {n: i for i, group in enumerate(groups) for n in group}
+        if "rank" in shown.columns and self.metric.value == self.board.primary:
+            first = {i: min(shown.loc[shown.candidate.isin(g), "rank"]) for i, g in enumerate(groups)}
+            shown["rank"] = [f"{first[tied[n]]}=" if n in tied else ("" if pd.isna(r) else str(r))
+                             for n, r in zip(shown["candidate"], shown["rank"], strict=True)]
+        shown["candidate"] = shown["candidate"].map(self.labels)
         self.table.value = shown.to_html(index=False, na_rep="")
+        self.tie_note.value = "".join(
+            f"<p><i>Tied on {html.escape(self.metric.value)}: {html.escape(', '.join(self.labels[n] for n in g))} score the "
+            f"same to the decimals shown; their order says nothing.</i></p>" for g in groups)
 
     def data(self, name: str) -> dict[str, Any]:
         "The plot data of a candidate, computed once."
@@ -67,12 +99,11 @@ class ModelComparison(WorkbenchWidget):
         return self._data[name]
 
     def show_models(self) -> None:
-        "Draw the selected models side by side."
-        from IPython.display import Image, display
+        "Draw the selected models side by side, at the size they are drawn."
         names = self.shown()
         extra = len(self.selected) - len(names)
         self.note.value = f"<i>showing the first three; {extra} more selected</i>" if extra > 0 else ""
-        self.plots.clear_output(wait=True)
         if names:
-            with self.plots:
-                display(Image(figure_png(comparison_figure({n: self.data(n) for n in names}))))
+            self.plots.show(comparison_figure({n: self.data(n) for n in names}))
+        else:
+            self.plots.layout.display = "none"

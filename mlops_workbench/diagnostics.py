@@ -112,11 +112,11 @@ def _draw(ax, kind: str, data: dict[str, Any], name: str) -> None:
         for c, (fpr, tpr, score) in data["roc"].items():
             ax.plot(fpr, tpr, label=f"{c} (AUC {score:.3f})")
         ax.plot([0, 1], [0, 1], ls=":", c="grey")
-        ax.set(xlabel="false positive rate", ylabel="true positive rate", title=f"{name}: ROC")
+        ax.set(xlabel="false positive rate", ylabel="true positive rate", title=f"{name}\nROC")
     elif kind == "pr":
         for c, (recall, precision, ap) in data["pr"].items():
             ax.plot(recall, precision, label=f"{c} (AP {ap:.3f})")
-        ax.set(xlabel="recall", ylabel="precision", title=f"{name}: precision-recall")
+        ax.set(xlabel="recall", ylabel="precision", title=f"{name}\nprecision-recall")
     elif kind == "confusion":
         m = data["confusion"]
         ax.imshow(m, cmap="Blues")
@@ -124,20 +124,21 @@ def _draw(ax, kind: str, data: dict[str, Any], name: str) -> None:
             ax.text(j, i, str(v), ha="center", va="center", color="white" if v > m.max() / 2 else "black")
         ticks = range(len(data["classes"]))
         ax.set(xticks=ticks, yticks=ticks, xticklabels=data["classes"], yticklabels=data["classes"],
-               xlabel="predicted", ylabel="actual", title=f"{name}: confusion matrix")
+               xlabel="predicted", ylabel="actual", title=f"{name}\nconfusion matrix")
     elif kind == "actual":
         ax.scatter(data["actual"], data["predicted"], s=8, alpha=0.6)
         lo, hi = np.nanmin(data["actual"]), np.nanmax(data["actual"])
         ax.plot([lo, hi], [lo, hi], ls=":", c="grey")
-        ax.set(xlabel="actual", ylabel="predicted", title=f"{name}: predicted vs actual")
+        ax.set(xlabel="actual", ylabel="predicted", title=f"{name}\npredicted vs actual")
     elif kind == "residuals":
         ax.scatter(data["predicted"], data["residuals"], s=8, alpha=0.6)
         ax.axhline(0, ls=":", c="grey")
-        ax.set(xlabel="predicted", ylabel="actual - predicted", title=f"{name}: residuals")
+        ax.set(xlabel="predicted", ylabel="actual - predicted", title=f"{name}\nresiduals")
     elif kind == "importance":
         top = data["importance"].head(10).iloc[::-1]
         ax.barh(top["feature"].astype(str), top["importance"], xerr=top["std"])
-        ax.set(xlabel="drop in score when shuffled", title=f"{name}: permutation importance")
+        ax.set(xlabel="drop in score when shuffled", title=f"{name}\npermutation importance")
+    ax.title.set_fontsize("medium")  # the model's name over the plot's: two short lines fit a narrow column
     if kind in ("roc", "pr") and ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize="small")
 

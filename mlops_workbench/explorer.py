@@ -30,9 +30,8 @@ from mlops_workbench.profile import (
 )
 
 from .core import Settings
-from .reports import figure_png
 from .summary import Summary, quick_summary
-from .widgets import WorkbenchWidget
+from .widgets import FigureView, WorkbenchWidget
 
 # %% auto #0
 __all__ = ['Explorer']
@@ -64,11 +63,11 @@ class Explorer(WorkbenchWidget):
         self.overview = widgets.HTML(overview_html(self.summary))
         self.picker = widgets.Dropdown(options=list(self.summary.columns), description="column")
         self.column_view = widgets.HTML()
-        self.plot = widgets.Image(format="png")
+        self.plot = FigureView()
         self.relation = widgets.HTML()
         self.min_abs = widgets.FloatSlider(value=0.5, min=0, max=1, step=0.05, description="|r| at least")
         self.correlations = widgets.HTML()
-        self.correlation_plot = widgets.Image(format="png")
+        self.correlation_plot = FigureView()
         self.mode = widgets.Dropdown(options=list(MODES), value="auto", description="mode")
         self.report_button = widgets.Button(description="Full report", icon="file", button_style="primary")
         self.report_status = widgets.HTML(f"<p>Writes {html.escape(str(self.report_path))} (HTML and JSON).</p>")
@@ -79,6 +78,7 @@ class Explorer(WorkbenchWidget):
             widgets.VBox([widgets.HBox([self.mode, self.report_button]), self.report_status]),
         ], titles=("Overview", "Column", "Correlations", "Full report"))
         self.compose(self.header, self.tabs)
+        self.add_class("mlops-wb-explorer")
         widgets.link((self.picker, "value"), (self, "column"))
         self.observe(self.guard("showing the column", lambda change: self._render_column(change["new"])), names="column")
         self.min_abs.observe(self.guard("listing correlations", lambda _: self.show_correlations()), names="value")
@@ -97,15 +97,16 @@ class Explorer(WorkbenchWidget):
         if name is None:
             return
         if name not in self._views:
-            self._views[name] = (column_html(self.summary, name), figure_png(column_figure(self.summary, name, self.sample)),
+            self._views[name] = (column_html(self.summary, name), self.plot.png(column_figure(self.summary, name, self.sample)),
                                  relation_html(self.summary, name))
-        self.column_view.value, self.plot.value, self.relation.value = self._views[name]
+        self.column_view.value, png, self.relation.value = self._views[name]
+        self.plot.show_png(png)
 
     def show_correlations(self, plot: bool = False) -> None:
         "List the correlated pairs above the slider's threshold (and draw the heatmap once)."
         self.correlations.value = correlation_html(self.summary, self.min_abs.value)
         if plot and len(self.summary.correlations):
-            self.correlation_plot.value = figure_png(correlation_figure(self.summary), tight=True)
+            self.correlation_plot.show(correlation_figure(self.summary), tight=True)
 
     def make_report(self) -> ProfileResult:
         "Make the full profile report within the budget and show where it went."

@@ -239,7 +239,7 @@ def correlation_html(
     pairs.sort(key=lambda p: -abs(p[2]))
     table = pd.DataFrame(pairs, columns=["column", "with", "r"]).set_index("column")
     return (f'{_CSS}<div class="mlops-wb"><p>{len(pairs)} pairs with |r| >= {min_abs:.2f} '
-            f'(Pearson, {summary.sample_rows:,} rows, {len(r)} numeric columns)</p>{_table(table)}</div>')
+            f'(Pearson, {summary.sample_rows:,} rows, {len(r)} numeric columns)</p>{_table(table) if pairs else ""}</div>')
 
 # %% ../nbs/05a_profile.ipynb #d4f46b9e
 MODES = ("auto", "full", "minimal")

@@ -94,14 +94,19 @@ def alias_version(
             return None
         raise InfraError(f"model registry: cannot read alias '{alias}' of '{name}': {error_line(message)}") from None
 
+def _version_files(tracker: Tracker, version: Any) -> Path:
+    "Download a registered version's files through the project's own store (its storage location, not `models:/`)."
+    import mlflow
+    uri = tracker.client.get_model_version_download_uri(version.name, version.version)
+    return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, tracking_uri=tracker.uri))
+
 def load_version(
     tracker: Tracker,  # the project's tracker
     version: Any,  # a model version (from `alias_version`)
     extra_modules: list[str] | tuple[str, ...] = (),  # further modules to trust when loading
 ) -> BaseEstimator:
     "Download a registered version's skops file and load it under the trust policy; `DataError` if it has none."
-    import mlflow
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=version.source, tracking_uri=tracker.uri))
+    local = _version_files(tracker, version)
     files = sorted(local.rglob("*.skops")) if local.is_dir() else [local]
     if not files:
         raise DataError(f"version {version.version} has no skops model file")
@@ -114,8 +119,7 @@ def version_training_rows(
     version: Any,  # a model version (from `alias_version`)
 ) -> np.ndarray | None:
     "The row hashes of the data a registered version was trained on (`data.row_hashes`), or None when not recorded."
-    import mlflow
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=version.source, tracking_uri=tracker.uri))
+    local = _version_files(tracker, version)
     found = sorted(local.rglob(TRAINING_ROWS)) if local.is_dir() else []
     return np.load(found[0], allow_pickle=False) if found else None
 

@@ -24,8 +24,8 @@ import pandas as pd
 from .core import BadInput, Settings, error_line, objective_card, write_atomic
 
 # %% auto #0
-__all__ = ['figure_png', 'save_figure', 'png_data_uri', 'markdown_html', 'html_page', 'jsonable', 'Record', 'StageOutputs',
-           'markdown_table']
+__all__ = ['figure_png', 'save_figure', 'png_data_uri', 'markdown_html', 'html_page', 'jsonable', 'moved_paths', 'Record',
+           'StageOutputs', 'markdown_table']
 
 # %% ../nbs/02_reports.ipynb #cb0f0ff5
 def figure_png(
@@ -99,9 +99,33 @@ def jsonable(
 # %% ../nbs/02_reports.ipynb #3fcdd4a3
 _R = typing.TypeVar("_R", bound="Record")
 
+def moved_paths(
+    value: Any,  # a string, or lists and dicts of them (a record's data)
+    old: str,  # the folder that moved (absolute)
+    new: str,  # where it is now
+) -> Any:
+    "`value` with every path under `old` (plain, `file://` or `sqlite:///`) moved under `new`; lists and dicts walked."
+    if isinstance(value, str):
+        for scheme in ("", "file://", "sqlite:///"):
+            if value == scheme + old or value.startswith(scheme + old + "/"):
+                return scheme + new + value[len(scheme + old):]
+        return value
+    if isinstance(value, list):
+        return [moved_paths(v, old, new) for v in value]
+    if isinstance(value, dict):
+        return {k: moved_paths(v, old, new) for k, v in value.items()}
+    return value
+
+def _moved_roots(was: Path, now: Path) -> tuple[str, str]:
+    "The folders that moved, when a folder once at `was` is now at `now`: their common trailing parts taken off."
+    while was.name and was.name == now.name and was.parent != was and now.parent != now:
+        was, now = was.parent, now.parent
+    return str(was), str(now)
+
 @dataclass
 class Record:
     "Base of the dataclasses kept as JSON files: stage outputs and run records."
+    _folder_field: typing.ClassVar[str] = ""  # the field naming the folder the record is saved in, if any
 
     def to_dict(self) -> dict[str, Any]:
         "The record as JSON-ready data."
@@ -119,10 +143,13 @@ class Record:
 
     @classmethod
     def load(cls: type[_R], path: str | os.PathLike) -> _R:
-        "Read a record saved by `save`; `BadInput` naming the file when it is missing or not a record."
+        "Read a record saved by `save` (its paths moved if its folder did); `BadInput` naming the file when it is missing or not a record."
         path = Path(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
+            was = data.get(cls._folder_field) if cls._folder_field and isinstance(data, dict) else None
+            if was and Path(was) != path.resolve().parent:  # the project moved: its paths move with it
+                data = moved_paths(data, *_moved_roots(Path(was), path.resolve().parent))
             return cls.from_dict(data)
         except FileNotFoundError:
             raise BadInput(f"{path}: not found") from None
@@ -133,6 +160,7 @@ class Record:
 @dataclass
 class StageOutputs(Record):
     "What every stage records: its folder, the page that shows its result, its MLflow run."
+    _folder_field: typing.ClassVar[str] = "folder"
     folder: str = ""  # the stage folder
     view: str = ""  # the stage's result as an HTML fragment (a file in the folder)
     mlflow_run_id: str = ""  # the MLflow run of the stage ("" when nothing was logged)

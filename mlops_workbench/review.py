@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,10 @@ from mlops_workbench.contract import (
 
 from .core import BadInput
 from .validation import ValidationResult, validate
-from .widgets import WorkbenchWidget
+from .widgets import Pager, WorkbenchWidget
 
 # %% auto #0
-__all__ = ['format_settings', 'review_rows', 'parse_settings', 'apply_review', 'ContractReview']
+__all__ = ['format_settings', 'review_rows', 'parse_settings', 'apply_review', 'CheckEditor', 'ContractReview']
 
 # %% ../nbs/22_review.ipynb #9bbd39c2
 def format_settings(
@@ -92,7 +93,7 @@ def parse_settings(
 # %% ../nbs/22_review.ipynb #c6d182b5
 def apply_review(
     contract: Contract,  # the contract under review (left unchanged)
-    rows: pd.DataFrame | list[dict[str, Any]],  # the review table, edited
+    rows: pd.DataFrame | list[dict[str, Any]],  # the review table, edited (a row's settings as text, or typed under "params")
     descriptions: dict[str, str] | None = None,  # column -> new description
     roles: dict[str, str] | None = None,  # column -> new role
 ) -> Contract:
@@ -106,7 +107,7 @@ def apply_review(
         target = edited.table if not column else edited.columns[column].checks
         if check not in target:
             raise BadInput(f"review: {column or 'table'} has no check '{check}'")
-        params = parse_settings(row["settings"], check, target[check], column or "table")
+        params = row["params"] if "params" in row else parse_settings(row["settings"], check, target[check], column or "table")
         if row["severity"] not in SEVERITIES:
             raise BadInput(f"review: {column or 'table'} {check}: severity {row['severity']!r} is not one of {', '.join(SEVERITIES)}")
         target[check] = {**params, "severity": row["severity"], "enabled": bool(row["enabled"])}
@@ -118,9 +119,78 @@ def apply_review(
         edited.columns[name].role = role
     return check_contract(edited)
 
+# %% ../nbs/22_review.ipynb #0b7c1d10
+_WIDTHS = {"enabled": "5em", "column": "12em", "check": "9em", "severity": "6.5em"}
+
+def _setting_input(
+    key: str,  # the setting's name, e.g. min
+    kind: str,  # its type in COLUMN_CHECKS / TABLE_CHECKS: bound, share, count, list or regex
+    value: Any,  # its current value
+    dated: bool = False,  # the column holds dates (bounds are ISO dates)
+) -> tuple[widgets.Widget, Callable[[], Any]]:
+    "A typed input for one check setting, and a function reading its value back."
+    w = widgets
+    if kind == "list":
+        values = list(value or [])
+        if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            box = w.IntsInput(value=values)
+        elif values and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            box = w.FloatsInput(value=[float(v) for v in values])
+        else:
+            box = w.TagsInput(value=[str(v) for v in values], allow_duplicates=False)
+            if not all(isinstance(v, str) for v in values):
+                return box, lambda: [_scalar(v) for v in box.value]
+        box.add_class("mlops-wb-tags")
+        return box, lambda: list(box.value)
+    if kind == "regex":
+        box = w.Text(value=value or "", description=key, placeholder="regular expression", layout={"width": "26em"})
+        return box, lambda: box.value
+    if dated or isinstance(value, str):
+        box = w.Text(value=value or "", description=key, placeholder="YYYY-MM-DD; empty: none", layout={"width": "16em"})
+        return box, lambda: box.value.strip() or None
+    if kind == "share":  # always set: 0 means none allowed, 1 means no limit
+        box = w.BoundedFloatText(value=float(value or 0), min=0.0, max=1.0, step=0.01, description=key,
+                                 style={"description_width": "initial"}, layout={"width": "14em"})
+        return box, lambda: box.value
+    use = w.Checkbox(value=value is not None, description=key, indent=False, layout={"width": "4.5em"})
+    whole = kind == "count" or (isinstance(value, int) and not isinstance(value, bool))
+    number = (w.IntText if whole else w.FloatText)(value=value if value is not None else 0, disabled=value is None,
+                                                     layout={"width": "8em"})
+    use.observe(lambda change: setattr(number, "disabled", not change["new"]), names="value")
+    return w.HBox([use, number]), lambda: number.value if use.value else None
+
+class CheckEditor:
+    "The inputs of one check in the review: enabled, severity and a typed input per setting."
+
+    def __init__(
+        self,
+        column: str,  # the column ("" for a table check)
+        check: str,  # the check's name
+        params: dict[str, Any],  # its mapping in the contract
+        dated: bool = False,  # the column holds dates
+    ):
+        self.column, self.check = column, check
+        self.enabled = widgets.Checkbox(value=bool(params.get("enabled", True)), indent=False, layout={"width": _WIDTHS["enabled"]})
+        self.severity = widgets.Dropdown(options=SEVERITIES, value=params["severity"], layout={"width": _WIDTHS["severity"]})
+        spec = {**COLUMN_CHECKS, **TABLE_CHECKS}[check]
+        self.inputs = {key: _setting_input(key, kind, params.get(key), dated) for key, kind in spec.items()}
+        label = lambda text, width: widgets.Label(text, layout={"width": width})  # noqa: E731
+        settings = [box for box, _ in self.inputs.values()] or [widgets.Label("(no settings)")]
+        self.line = widgets.HBox([self.enabled, label(column or "(table)", _WIDTHS["column"]), label(check, _WIDTHS["check"]),
+                                  self.severity, *settings])
+
+    def settings(self) -> dict[str, Any]:
+        "The settings as typed."
+        return {key: read() for key, (_, read) in self.inputs.items()}
+
+    def row(self) -> dict[str, Any]:
+        "The check as a row for `apply_review`."
+        return {"column": self.column, "check": self.check, "enabled": self.enabled.value, "severity": self.severity.value,
+                "params": self.settings()}
+
 # %% ../nbs/22_review.ipynb #35b85ad3
 class ContractReview(WorkbenchWidget):
-    "An ipywidgets editor for a contract: toggle, edit, preview on a sample, save with a bumped version."
+    "An ipywidgets editor for a contract: toggle, edit, filter, page, preview on a sample, save with a bumped version."
     contract = traitlets.Instance(Contract, help="the contract under review: the one loaded, then the last one saved")
 
     def __init__(
@@ -128,37 +198,86 @@ class ContractReview(WorkbenchWidget):
         contract: Contract,  # the inferred (or loaded) contract
         path: str | os.PathLike,  # where "save" writes the YAML
         sample: pd.DataFrame | None = None,  # data to preview validation on
+        page_size: int = 50,  # check lines (and column lines) shown at a time
     ):
         super().__init__()
+        self.add_class("mlops-wb-review")
         self.contract, self.path, self.sample = contract, Path(path), sample
         w = widgets
-        self._checks = [(r["column"], r["check"], w.Checkbox(value=bool(r["enabled"]), indent=False, layout={"width": "2em"}),
-                         w.Dropdown(options=SEVERITIES, value=r["severity"], layout={"width": "6em"}),
-                         w.Text(value=r["settings"], layout={"width": "36em"})) for r in review_rows(contract).to_dict("records")]
-        self._columns = {n: (w.Dropdown(options=ROLES, value=c.role, layout={"width": "7em"}),
-                             w.Text(value=c.description, placeholder="what this column means", layout={"width": "36em"}))
-                         for n, c in contract.columns.items()}
+        self.checks = [(r["column"], r["check"]) for r in review_rows(contract).to_dict("records")]
+        self._editors: dict[tuple[str, str], CheckEditor] = {}
+        self._columns: dict[str, tuple[widgets.Dropdown, widgets.Text]] = {}
         self.title = w.HTML()
         self.result = w.HTML()
-        preview, save = w.Button(description="Validate a sample", icon="check"), w.Button(description="Save", icon="save")
+        self.column_filter = w.Text(description="column", placeholder="part of a column name", continuous_update=False)
+        kinds = list(dict.fromkeys(check for _, check in self.checks))
+        self.check_filter = w.Dropdown(options=[("every check", ""), *[(k, k) for k in kinds]], value="", description="check")
+        self.check_lines, self.column_lines = w.VBox(), w.VBox()
+        self.check_pager = Pager(page_size, "checks", self.guard("paging the checks", self._show_checks))
+        self.column_pager = Pager(page_size, "columns", self.guard("paging the columns", self._show_columns))
+        preview = w.Button(description="Validate a sample", icon="check", layout={"width": "auto"})
+        save = w.Button(description="Save the contract", icon="save", button_style="primary", layout={"width": "auto"})
         preview.on_click(self.guard("validating the sample", lambda _: self.show(self.preview())))
         save.on_click(self.guard("saving the contract", lambda _: self.show(self.save())))
+        for control in (self.column_filter, self.check_filter):
+            control.observe(self.guard("filtering the checks", lambda _: self.apply_filter()), names="value")
         self.observe(lambda _: self._title(), names="contract")
         self._title()
-        label = lambda text, width: w.Label(text, layout={"width": width})  # noqa: E731
-        check_lines = [w.HBox([box, label(col or "(table)", "12em"), label(chk, "9em"), sev, txt]) for col, chk, box, sev, txt in self._checks]
-        column_lines = [w.HBox([label(n, "12em"), role, desc]) for n, (role, desc) in self._columns.items()]
-        self.compose(self.title, *check_lines, w.HTML("<b>Columns</b>"), *column_lines, w.HBox([preview, save]), self.result)
+        head = lambda *cells: w.HBox([w.Label(t, layout={"width": width}) for t, width in cells]).add_class("mlops-wb-head")  # noqa: E731
+        self.compose(self.title, w.HBox([self.column_filter, self.check_filter]),
+                     head(("enabled", _WIDTHS["enabled"]), ("column", _WIDTHS["column"]), ("check", _WIDTHS["check"]),
+                          ("severity", _WIDTHS["severity"]), ("settings", "20em")),
+                     self.check_lines, self.check_pager, w.HTML("<b>Columns</b>"),
+                     head(("column", _WIDTHS["column"]), ("role", "7em"), ("description", "20em")),
+                     self.column_lines, self.column_pager, w.HBox([preview, save]), self.result)
+        self.apply_filter()
 
     def _title(self) -> None:
         "The heading: the version under review and where it is saved."
-        self.title.value = f"<b>Contract v{self.contract.version}</b> &rarr; {self.path}"
+        self.title.value = f"<b>Contract v{self.contract.version}</b> &rarr; {html.escape(str(self.path))}"
+
+    def editor(self, column: str, check: str) -> CheckEditor:
+        "The inputs of a check (built on first use); `BadInput` if the contract has no such check."
+        if (column, check) not in self._editors:
+            if (column, check) not in self.checks:
+                raise BadInput(f"review: {column or 'table'} has no check '{check}'")
+            col = self.contract.columns.get(column)
+            params = (col.checks if col else self.contract.table)[check]
+            self._editors[column, check] = CheckEditor(column, check, params, dated=bool(col and col.kind == "datetime"))
+        return self._editors[column, check]
+
+    def column_inputs(self, name: str) -> tuple[widgets.Dropdown, widgets.Text]:
+        "The role menu and description field of a column (built on first use)."
+        if name not in self._columns:
+            c = self.contract.columns[name]
+            self._columns[name] = (widgets.Dropdown(options=ROLES, value=c.role, layout={"width": "7em"}),
+                                   widgets.Text(value=c.description, placeholder="what this column means", layout={"width": "36em"}))
+        return self._columns[name]
+
+    def apply_filter(self) -> None:
+        "Show the checks and columns whose column name contains the filter text, and the checks of the kind picked."
+        text, kind = self.column_filter.value.strip().lower(), self.check_filter.value
+        self.check_pager.set_items([(col, chk) for col, chk in self.checks
+                                    if text in (col or "(table)").lower() and (not kind or chk == kind)])
+        self.column_pager.set_items([n for n in self.contract.columns if text in n.lower()])
+        self._show_checks()
+        self._show_columns()
+
+    def _show_checks(self) -> None:
+        "Lay out the page of checks shown."
+        shown = self.check_pager.shown()
+        self.check_lines.children = ([self.editor(col, chk).line for col, chk in shown] if shown
+                                     else [widgets.HTML("<i>no check matches the filter</i>")])
+
+    def _show_columns(self) -> None:
+        "Lay out the page of columns shown."
+        label = lambda text: widgets.Label(text, layout={"width": _WIDTHS["column"]})  # noqa: E731
+        self.column_lines.children = [widgets.HBox([label(n), *self.column_inputs(n)]) for n in self.column_pager.shown()]
 
     def edited(self) -> Contract:
         "The contract with the widget's current edits applied."
-        rows = [{"column": col, "check": chk, "enabled": box.value, "severity": sev.value, "settings": txt.value}
-                for col, chk, box, sev, txt in self._checks]
-        return apply_review(self.contract, rows, {n: d.value for n, (_, d) in self._columns.items()},
+        return apply_review(self.contract, [e.row() for e in self._editors.values()],
+                            {n: d.value for n, (_, d) in self._columns.items()},
                             {n: r.value for n, (r, _) in self._columns.items()})
 
     def preview(self) -> ValidationResult:
@@ -178,9 +297,10 @@ class ContractReview(WorkbenchWidget):
         self,
         result: ValidationResult | Path,  # what the preview or the save returned
     ) -> None:
-        "Show an action's outcome under the buttons: the preview's summary and failures, or where the contract went."
+        "Show an action's outcome under the buttons: the preview's summary and failures (if any), or where the contract went."
         if isinstance(result, ValidationResult):
-            table = result.table().to_html(index=False, escape=True) if result.failures else ""
-            self.result.value = f"<p>{html.escape(result.summary())}</p>{table}"
+            table = result.table()
+            shown = table.to_html(index=False, escape=True, float_format=lambda x: f"{x:.4g}") if len(table) else ""
+            self.result.value = f"<p>{html.escape(result.summary())}</p>{shown}"
         else:
             self.result.value = f"<p>saved contract v{self.contract.version} to {html.escape(str(result))}</p>"

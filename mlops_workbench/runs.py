@@ -40,6 +40,7 @@ class StageRecord:
 @dataclass
 class RunRecord(Record):
     "The record of one production run, saved as `run.json` in its folder."
+    _folder_field: typing.ClassVar[str] = "run_dir"  # read from a moved project, its paths move with it
     run_id: str  # the run's id
     project: str  # the project name
     status: str = "running"  # running, succeeded, failed or interrupted (its process died while running it)

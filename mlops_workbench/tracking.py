@@ -17,7 +17,7 @@ import numpy as np
 from .core import InfraError, Settings, error_line
 
 # %% auto #0
-__all__ = ['HTTP_BOUNDS', 'RetryingClient', 'TrackedRun', 'Tracker', 'track']
+__all__ = ['HTTP_BOUNDS', 'RetryingClient', 'TrackedRun', 'reroot_store', 'Tracker', 'track']
 
 # %% ../nbs/09_tracking.ipynb #0f3c9a51
 HTTP_BOUNDS: dict[str, str] = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
@@ -112,6 +112,62 @@ class TrackedRun:
         "Close the run as FAILED when its block ends (a check failed without an exception)."
         self.failed = True
 
+# %% ../nbs/09_tracking.ipynb #5e0c7a21
+_LOCATIONS: tuple[tuple[str, str], ...] = (("experiments", "artifact_location"), ("runs", "artifact_uri"),
+                                           ("logged_models", "artifact_location"), ("model_versions", "source"),
+                                           ("model_versions", "storage_location"))
+
+_REROOT = ('UPDATE "{table}" SET "{column}" = ? || substr("{column}", ?) '
+           'WHERE substr("{column}", 1, ?) = ? AND (length("{column}") = ? OR substr("{column}", ?, 1) = \'/\')')
+
+def _sqlite_file(uri: str) -> Path | None:
+    "The database file of a `sqlite:///` tracking URI, or None for any other store."
+    prefix = "sqlite:///"
+    return Path(uri[len(prefix):].split("?")[0]) if uri.startswith(prefix) else None
+
+def reroot_store(
+    uri: str,  # the project's tracking URI
+    artifact_root: str | os.PathLike,  # where the project keeps its artefacts now: `<project>/mlruns`
+) -> str | None:
+    "Rewrite the artefact locations of a project's own SQLite store that point into another folder's `mlruns`; return the old root, or None."
+    import sqlite3
+    import urllib.parse
+    db, root = _sqlite_file(uri), Path(artifact_root).resolve()
+    if db is None or not db.is_file() or not db.resolve().is_relative_to(root.parent):
+        return None
+    new_uri = root.as_uri()
+    try:
+        con = sqlite3.connect(db, timeout=30, isolation_level=None)
+    except sqlite3.Error as e:
+        raise InfraError(f"tracking store {uri}: cannot open it to re-root ({error_line(e)})") from None
+    try:
+        tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "experiments" not in tables:
+            return None
+        def moved() -> set[str]:
+            return {loc for (loc,) in con.execute("SELECT artifact_location FROM experiments")
+                    if loc and loc.startswith("file://") and loc != new_uri and loc.rstrip("/").endswith("/" + root.name)}
+        if not moved():  # the usual case: read only, no write lock taken
+            return None
+        con.execute("BEGIN IMMEDIATE")
+        olds = moved()  # again, under the lock: another process may have re-rooted it meanwhile
+        for old in olds:
+            old_path, new_path = urllib.parse.unquote(urllib.parse.urlparse(old).path), str(root)
+            for table, column in _LOCATIONS:
+                if table not in tables:
+                    continue
+                for before, after in ((old, new_uri), (old_path, new_path)):
+                    n = len(before)  # a location equal to `before`, or under it (the next character is '/')
+                    con.execute(_REROOT.format(table=table, column=column), (after, n + 1, n, before, n, n + 1))
+        con.execute("COMMIT")
+        return sorted(olds)[0] if olds else None
+    except sqlite3.Error as e:
+        with contextlib.suppress(sqlite3.Error):
+            con.execute("ROLLBACK")
+        raise InfraError(f"tracking store {uri}: cannot re-root its artefact locations ({error_line(e)})") from None
+    finally:
+        con.close()
+
 # %% ../nbs/09_tracking.ipynb #2e1e66f3
 class Tracker:
     "The project's MLflow experiment, through an `MlflowClient`; `run` opens runs in it."
@@ -138,7 +194,8 @@ class Tracker:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Tracker:
-        "The tracker of a project: its tracking URI and experiment, artefacts in `<project>/mlruns`."
+        "The tracker of a project: its tracking URI and experiment, artefacts in `<project>/mlruns` (re-rooted if the project moved)."
+        reroot_store(settings.tracking.uri, settings.root / "mlruns")
         return cls(settings.tracking.uri, settings.experiment, settings.root / "mlruns", settings.tracking.retry_seconds)
 
     @contextlib.contextmanager

@@ -26,7 +26,7 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import Pipeline
 
-from .candidates import Candidate, check_metrics, make_pipeline, parse_candidate
+from .candidates import ALIASES, REGISTRY, Candidate, check_metrics, make_pipeline, parse_candidate
 from .core import BadInput, DataError, Settings, error_line
 from .data import column_not_found
 from .reports import StageOutputs, jsonable
@@ -133,13 +133,19 @@ def _rank(table: pd.DataFrame, primary: str) -> pd.DataFrame:
 
 # %% ../nbs/10a_train.ipynb #6353b842
 def _with_baseline(candidates: list[str | Candidate], task: str) -> dict[str, str | Candidate]:
-    "Candidates by unique name, a Dummy first if none is given; specs that do not parse are kept to fail later."
+    "Candidates by unique name, a Dummy first if none is given; an alias given beside its registry name counts once; specs that do not parse are kept to fail later."
     out: dict[str, str | Candidate] = {}
+    seen: set[str] = set()
     for spec in candidates:
         try:
             name = parse_candidate(spec, task).name
         except BadInput:
             name = str(spec)
+        registered = ALIASES.get(str(spec).strip(), str(spec).strip()) if isinstance(spec, str) else None
+        if registered in REGISTRY.get(task, {}):
+            if registered in seen:
+                continue  # `logistic` beside `linear`: one model, under the name given first
+            seen.add(registered)
         unique, i = name, 2
         while unique in out:
             unique, i = f"{name}_{i}", i + 1

@@ -11,11 +11,13 @@ from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
+import traitlets
 
 from .core import error_line
+from .reports import figure_png
 
 # %% auto #0
-__all__ = ['ErrorPane', 'WorkbenchWidget']
+__all__ = ['ErrorPane', 'WorkbenchWidget', 'png_size', 'FigureView', 'Pager']
 
 # %% ../nbs/20_widgets.ipynb #de821121
 _CSS = ("<style>.mlops-wb-error{color:#a94442;background:#f2dede;border:1px solid #a94442;padding:6px;"
@@ -42,18 +44,28 @@ class ErrorPane(widgets.HTML):
         "Hide the pane."
         self.value, self.layout.display = "", "none"
 
+# Readable tab labels, tables with borders and a header, full-width button labels, in JupyterLab and Voila alike.
+_STYLE = ("<style>.mlops-wb-widget .widget-tab>.lm-TabBar .lm-TabBar-tab{color:var(--jp-ui-font-color0,#111);"
+          "font-weight:600;font-size:13px}.mlops-wb-widget .widget-tab>.lm-TabBar .lm-TabBar-tab.lm-mod-current"
+          "{border-top:2px solid var(--jp-brand-color1,#1976d2)}.mlops-wb-widget table{border-collapse:collapse;"
+          "margin:4px 0}.mlops-wb-widget th,.mlops-wb-widget td{border:1px solid #ccc;padding:2px 8px;text-align:left}"
+          ".mlops-wb-widget th{background:var(--jp-layout-color2,#eee)}.mlops-wb-widget .widget-button{width:auto}"
+          ".mlops-wb-head{font-weight:600}</style>")
+
 class WorkbenchWidget(widgets.VBox):
     "Base of the workbench's widgets: a VBox with an error pane, whose callbacks are guarded by it."
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
+        self.style_sheet = widgets.HTML(_STYLE, layout={"height": "0px", "margin": "0"})
         self.error = ErrorPane()
         self.errors: list[BaseException] = []
-        self.children = (self.error,)
+        self.children = (self.style_sheet, self.error)
+        self.add_class("mlops-wb-widget")
 
     def compose(self, *parts: widgets.Widget) -> None:
-        "Lay the widget out: the error pane first, then `parts`."
-        self.children = (self.error, *parts)
+        "Lay the widget out: its style sheet and the error pane first, then `parts`."
+        self.children = (self.style_sheet, self.error, *parts)
 
     def guard(
         self,
@@ -71,3 +83,96 @@ class WorkbenchWidget(widgets.VBox):
             self.error.clear()
             return result
         return run
+
+# %% ../nbs/20_widgets.ipynb #ab1f7f22
+def png_size(
+    data: bytes,  # a PNG file's bytes
+) -> tuple[int, int]:
+    "The width and height of a PNG image, in pixels (from its header)."
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG image")
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+class FigureView(widgets.Image):
+    "A matplotlib figure shown at the size it was drawn: a PNG at `scale` times 96 dpi, laid out at 96 dpi."
+
+    def __init__(
+        self,
+        scale: int = 2,  # pixels drawn per screen pixel (2: sharp on high-density screens)
+        **kwargs: Any,
+    ):
+        super().__init__(format="png", **kwargs)
+        self.scale = scale
+        self.layout.max_width, self.layout.object_fit, self.layout.display = "100%", "contain", "none"
+
+    def show(
+        self,
+        figure: Any,  # a matplotlib Figure
+        tight: bool = False,  # trim to the drawn area
+    ) -> None:
+        "Draw `figure` and size the image to it."
+        self.show_png(self.png(figure, tight))
+
+    def png(self, figure: Any, tight: bool = False) -> bytes:
+        "The PNG this view shows for `figure` (to keep and show again with `show_png`)."
+        return figure_png(figure, dpi=96 * self.scale, tight=tight)
+
+    def show_png(self, data: bytes) -> None:
+        "Show a PNG drawn by `png`, sized to it."
+        self.value = data
+        width, height = png_size(data)
+        self.layout.width, self.layout.height = f"{width // self.scale}px", f"{height // self.scale}px"
+        self.layout.display = ""
+
+# %% ../nbs/20_widgets.ipynb #de4fa255
+class Pager(widgets.HBox):
+    "Previous/next buttons and 'a–b of n' over a list of items; `shown()` is the current page."
+    page = traitlets.Int(0, help="the page shown, from 0")
+
+    def __init__(
+        self,
+        size: int = 50,  # items a page
+        noun: str = "rows",  # what the items are, for the label
+        on_page: Callable[[], None] | None = None,  # called whenever the page shown changes
+    ):
+        self.size, self.noun, self.items, self.on_page = size, noun, [], None
+        self.previous = widgets.Button(description="previous", icon="chevron-left", layout={"width": "auto"})
+        self.next = widgets.Button(description="next", icon="chevron-right", layout={"width": "auto"})
+        self.label = widgets.HTML()
+        super().__init__([self.previous, self.label, self.next])
+        self.previous.on_click(lambda _: self.go(self.page - 1))
+        self.next.on_click(lambda _: self.go(self.page + 1))
+        self.observe(lambda _: self._update(), names="page")
+        self._update()
+        self.on_page = on_page  # from now on: the owner builds its first page itself
+
+    @property
+    def pages(self) -> int:
+        "How many pages there are (at least one)."
+        return max(1, -(-len(self.items) // self.size))
+
+    def set_items(self, items: list[Any]) -> None:
+        "Page over `items`, from the first page."
+        self.items = list(items)
+        if self.page:
+            self.page = 0
+        else:
+            self._update()
+
+    def go(self, page: int) -> None:
+        "Show page `page` (kept within the pages there are)."
+        self.page = min(max(page, 0), self.pages - 1)
+
+    def shown(self) -> list[Any]:
+        "The items of the page shown."
+        return self.items[self.page * self.size:(self.page + 1) * self.size]
+
+    def _update(self) -> None:
+        "Label, buttons and the page's rows, after a change."
+        first = self.page * self.size
+        self.label.value = (f"<span style='padding:0 8px'>{self.noun} {first + 1}&ndash;{first + len(self.shown())} "
+                            f"of {len(self.items)}</span>" if self.items else f"<span style='padding:0 8px'>no {self.noun}</span>")
+        self.previous.disabled, self.next.disabled = self.page == 0, self.page >= self.pages - 1
+        self.layout.display = "" if len(self.items) > self.size else "none"
+        if self.on_page:
+            self.on_page()

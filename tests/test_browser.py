@@ -67,8 +67,9 @@ def test_model_comparison_renders_leaderboard_and_plots(tmp_path, voila, browser
                          "ModelComparison(board, frame, 'species')",
                          ".widget-select-multiple", timeout=180_000)
     page.wait_for_selector(".jp-OutputArea img, .widget-output img", timeout=120_000)
-    text = page.inner_text("body")
-    assert text.index("linear\t1") < text.index("dummy\t2")  # best first: the baseline ranks last
+    text = page.inner_text(".mlops-wb-leaderboard")
+    assert text.index("1\tlogistic (linear)") < text.index("2\tdummy")  # named as given, best first: the baseline last
     page.click("button:has-text('ascending')")
-    page.wait_for_function("(t => t.indexOf('dummy\t2') < t.indexOf('linear\t1'))(document.body.innerText)", timeout=60_000)
+    page.wait_for_function("(t => t.indexOf('dummy') < t.indexOf('logistic'))"
+                           "(document.querySelector('.mlops-wb-leaderboard').innerText)", timeout=60_000)
     assert not page.errors
