@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench docs lint clean venv browser postgres check-clean nbtest pytest
+.PHONY: demo test bench docs lint clean venv browser postgres check-clean nbtest pytest airflow-check
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,14 @@ browser:
 # Debian's PostgreSQL server binaries, for the throwaway clusters of the tracking-server and feedback-store tests.
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q postgresql >/dev/null)
+
+# Airflow's own DagBag loads the DAG file `mlops-wb schedule --format airflow` writes, in a virtual environment of
+# its own (Airflow is not a workbench dependency). Not part of `make test`: building that environment takes minutes.
+AIRFLOW_VENV := .venv-airflow
+airflow-check: venv
+	@test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet apache-airflow
+	$(BIN)/python tools/airflow_check.py $(AIRFLOW_VENV)/bin/python
 
 demo: venv
 	$(BIN)/mlops-wb demo --dir .
@@ -50,6 +58,6 @@ lint: venv
 	@git diff --exit-code --stat -- nbs
 
 clean:
-	rm -rf $(VENV) _docs _proc build dist *.egg-info .pytest_cache .ruff_cache .hypothesis demo-project mlruns.db mlartifacts
+	rm -rf $(VENV) $(AIRFLOW_VENV) _docs _proc build dist *.egg-info .pytest_cache .ruff_cache .hypothesis demo-project mlruns.db mlartifacts
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find reports -mindepth 1 ! -name README.md ! -name .gitkeep -exec rm -rf {} +

@@ -138,8 +138,10 @@ class Tracker:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Tracker:
-        "The tracker of a project: its tracking URI and experiment, artefacts in `<project>/mlruns`."
-        return cls(settings.tracking.uri, settings.experiment, settings.root / "mlruns", settings.tracking.retry_seconds)
+        "The tracker of a project: its tracking URI and experiment, artefacts in `<project>/mlruns` (a server keeps its own)."
+        served = settings.tracking.uri.lower().startswith(("http://", "https://"))  # artefacts go through the server
+        return cls(settings.tracking.uri, settings.experiment, None if served else settings.root / "mlruns",
+                   settings.tracking.retry_seconds)
 
     @contextlib.contextmanager
     def run(
