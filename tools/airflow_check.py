@@ -25,10 +25,18 @@ print(json.dumps({"import_errors": {k: str(v) for k, v in bag.import_errors.item
 
 
 def main(airflow_python: str) -> int:
+    import shutil
+    folder = Path(tempfile.mkdtemp(prefix="mlops-wb-airflow-"))
+    try:
+        return _check(airflow_python, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _check(airflow_python: str, folder: Path) -> int:
     import json
 
     from mlops_workbench.project import scaffold_demo
-    folder = Path(tempfile.mkdtemp(prefix="mlops-wb-airflow-"))
     settings = scaffold_demo(folder / "project")
     dags = folder / "dags"
     dags.mkdir()
