@@ -24,7 +24,7 @@ LIBRARY = [
     "registry", "evaluate", "steps", "runs", "pipeline", "project",
     "schedule", "dashboard", "serve",  # future
 ]
-WIDGETS = ["widgets", "explorer", "review", "compare"]
+WIDGETS = ["widgets", "explorer", "review", "compare", "form"]
 ORDER = [*LIBRARY, *WIDGETS, "cli"]
 NOT_MODULES = {"__init__", "_modidx"}  # the package itself (its version) and nbdev's symbol index
 
