@@ -94,6 +94,16 @@ def alias_version(
             return None
         raise InfraError(f"model registry: cannot read alias '{alias}' of '{name}': {error_line(message)}") from None
 
+def _version_files(tracker: Tracker, version: Any) -> Path:
+    "A version's files, downloaded from the tracker's store (not MLflow's default one)."
+    # MLflow 3 resolves a `models:/m-...` source against the default tracking URI, whatever URI is given:
+    # the logged model's artefact location is asked of the tracker's own client instead
+    import mlflow
+    source = version.source
+    if source.startswith("models:/m-"):
+        source = tracker.client.get_logged_model(source.removeprefix("models:/").split("/")[0]).artifact_location
+    return Path(mlflow.artifacts.download_artifacts(artifact_uri=source, tracking_uri=tracker.uri))
+
 def load_version(
     tracker: Tracker,  # the project's tracker
     version: Any,  # a model version (from `alias_version`)
@@ -101,7 +111,7 @@ def load_version(
 ) -> BaseEstimator:
     "Download a registered version's skops file and load it under the trust policy; `DataError` if it has none."
     import mlflow
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=version.source, tracking_uri=tracker.uri))
+    local = _version_files(tracker, version)
     files = sorted(local.rglob("*.skops")) if local.is_dir() else [local]
     if not files:
         raise DataError(f"version {version.version} has no skops model file")
@@ -115,7 +125,7 @@ def version_training_rows(
 ) -> np.ndarray | None:
     "The row hashes of the data a registered version was trained on (`data.row_hashes`), or None when not recorded."
     import mlflow
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=version.source, tracking_uri=tracker.uri))
+    local = _version_files(tracker, version)
     found = sorted(local.rglob(TRAINING_ROWS)) if local.is_dir() else []
     return np.load(found[0], allow_pickle=False) if found else None
 
