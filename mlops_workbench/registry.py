@@ -110,7 +110,6 @@ def load_version(
     extra_modules: list[str] | tuple[str, ...] = (),  # further modules to trust when loading
 ) -> BaseEstimator:
     "Download a registered version's skops file and load it under the trust policy; `DataError` if it has none."
-    import mlflow
     local = _version_files(tracker, version)
     files = sorted(local.rglob("*.skops")) if local.is_dir() else [local]
     if not files:
@@ -124,7 +123,6 @@ def version_training_rows(
     version: Any,  # a model version (from `alias_version`)
 ) -> np.ndarray | None:
     "The row hashes of the data a registered version was trained on (`data.row_hashes`), or None when not recorded."
-    import mlflow
     local = _version_files(tracker, version)
     found = sorted(local.rglob(TRAINING_ROWS)) if local.is_dir() else []
     return np.load(found[0], allow_pickle=False) if found else None
