@@ -41,7 +41,7 @@ test: venv browser postgres
 	@git diff --exit-code --stat -- mlops_workbench || (echo "nbdev-export changed the library: export and commit" && exit 1)
 	@test -z "$$(git status --porcelain --untracked-files=all -- mlops_workbench)" || (git status --short -- mlops_workbench && echo "untracked generated files" && exit 1)
 	$(BIN)/nbdev-test --n-workers 2
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 3 --dist worksteal
 	$(BIN)/ruff check mlops_workbench tests benchmarks
 
 bench: venv

@@ -47,7 +47,7 @@ class RetryingClient:
         call: Callable[[], typing.Any],  # the call to make
         what: str,  # what it does, for the message
     ) -> typing.Any:
-        "Make `call`; while the store is locked, again until `seconds` have passed; then `InfraError` naming the store."
+        "Make `call`; while the store is locked, again (at least once) until `seconds` have passed; then `InfraError`."
         start, attempts = time.monotonic(), 0
         while True:
             attempts += 1
@@ -57,11 +57,11 @@ class RetryingClient:
                 waited = time.monotonic() - start
                 if not _store_locked(e):
                     raise
-                if self.gave_up or waited >= self.seconds:
+                if self.gave_up or (waited >= self.seconds and attempts >= 2):  # a slow first try still gets a retry
                     self.gave_up = True
                     raise InfraError(f"tracking store {self.uri}: locked by another writer; {what} gave up after "
                                      f"{attempts} attempt(s) in {waited:.0f} s") from None
-                time.sleep(min(0.5, self.seconds - waited))
+                time.sleep(max(0.0, min(0.5, self.seconds - waited)))
 
     def __getattr__(self, name: str) -> typing.Any:
         "The client's attribute; a method comes wrapped in `retry`."

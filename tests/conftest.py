@@ -27,6 +27,41 @@ def cli():
     return run_cli
 
 
+HIDDEN_ON_A_TERMINAL = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
+
+
+def run_in_process(*args: str, cwd: str | os.PathLike | None = None, env: dict | None = None, timeout: float = 0):
+    """What `run_cli` returns, from `cli.main` (what the `mlops-wb` script calls) run in this process.
+
+    For tests of what a command prints and returns, where the process boundary plays no part: a new Python
+    process per command costs seconds of imports. Warnings a terminal would show (all but the deprecation
+    kinds Python hides outside `__main__`) are added to stderr, every time, as a terminal would print them."""
+    import contextlib
+    import io
+    import warnings
+
+    from mlops_workbench.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, here = dict(os.environ), Path.cwd()
+    os.environ.update(env or {})
+    for key in [k for k in os.environ if k.startswith("MLOPS_WB_") and k not in (env or {})]:
+        del os.environ[key]
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(out), \
+                contextlib.redirect_stderr(err):
+            warnings.simplefilter("always")
+            code = main(list(map(str, args)))
+    finally:
+        os.chdir(here)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    shown = "".join(f"{w.filename}:{w.lineno}: {w.category.__name__}: {w.message}\n" for w in caught
+                    if not issubclass(w.category, HIDDEN_ON_A_TERMINAL))
+    return subprocess.CompletedProcess(["mlops-wb", *map(str, args)], code, out.getvalue(), err.getvalue() + shown)
+
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]

@@ -1,8 +1,16 @@
 """Each bad data input named in the foundation issue, driven through the real CLI: one line on stderr, exit 2."""
 
 import pytest
+from conftest import run_in_process
 
 from mlops_workbench.data import demo_frame
+
+
+@pytest.fixture
+def cli():
+    "The CLI run in this process: these tests are about what a command prints and returns, not about processes."
+    return run_in_process
+
 
 CASES = {
     "missing file": ("absent.csv", None, "species", "absent.csv: file not found"),

@@ -5,9 +5,16 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import run_in_process
 
 from mlops_workbench.contract import contract_yaml, infer_contract
 from mlops_workbench.data import demo_frame
+
+
+@pytest.fixture
+def cli():
+    "The CLI run in this process: these tests are about what a command prints and returns, not about processes."
+    return run_in_process
 
 
 @pytest.fixture

@@ -4,11 +4,20 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
+from conftest import run_in_process
 
 from mlops_workbench.contract import infer_contract, save_contract
 from mlops_workbench.core import load_settings
 from mlops_workbench.data import DEMO_PLANTS, demo_batch, demo_frame
 from mlops_workbench.drift import detect_drift
+
+
+@pytest.fixture
+def cli():
+    "The CLI run in this process: these tests are about what a command prints and returns, not about processes."
+    return run_in_process
+
 
 PLANTED = set(DEMO_PLANTS["drift"])
 

@@ -8,8 +8,16 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_in_process
 
 from mlops_workbench.data import demo_frame
+
+
+@pytest.fixture
+def cli():
+    "The CLI run in this process: these tests are about what a command prints and returns, not about processes."
+    return run_in_process
+
 
 ROWS = "name{sep}city{sep}price{sep}y\n" + "".join(
     f"{name}{{sep}}{city}{{sep}}{price}{{sep}}{y}\n" for name, city, price, y in

@@ -8,11 +8,19 @@ import nbformat
 import pandas as pd
 import papermill
 import pytest
+from conftest import run_in_process
 from mlflow import MlflowClient
 
 from mlops_workbench.core import load_settings
 from mlops_workbench.data import demo_frame
 from mlops_workbench.tracking import Tracker
+
+
+@pytest.fixture
+def cli():
+    "The CLI run in this process: these tests are about what a command prints and returns, not about processes."
+    return run_in_process
+
 
 BUDGET = "[profile]\nfull_cells = 1500\nminimal_cells = 2000\nsample_rows = 150\n"
 
