@@ -6,7 +6,6 @@ three candidates, 50 bootstrap resamples and no full profile report, so a run is
 import http.server
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,7 +15,6 @@ import urllib.request
 from pathlib import Path
 
 import mlflow
-import pytest
 
 from mlops_workbench.core import load_settings
 from mlops_workbench.project import scaffold_demo
@@ -36,19 +34,13 @@ def run_id_of(result) -> str:
     return next(line.split()[1] for line in result.stdout.splitlines() if line.startswith("run "))
 
 
-@pytest.fixture(scope="module")
-def sqlite_run(tmp_path_factory):
-    "The demo project after one passing run on its embedded SQLite store: (project, completed process, run id)."
-    from conftest import run_cli
-    project = tmp_path_factory.mktemp("sqlite") / "demo"
+def test_a_passing_run_on_sqlite_records_its_lineage_and_a_rerun_reproduces_it(tmp_path, cli):
+    # one test, not two sharing a fixture: xdist's workers would each make the first run
+    project = tmp_path / "demo"
     scaffold_demo(project)
-    result = run_cli("run", *FAST, cwd=project, env=LIMITS)
+    result = cli("run", *FAST, cwd=project, env=LIMITS)
     assert result.returncode == 0, result.stderr[-3000:]
-    return project, result, run_id_of(result)
-
-
-def test_a_passing_run_on_sqlite_records_its_lineage(sqlite_run, cli):
-    project, result, run_id = sqlite_run
+    run_id = run_id_of(result)
     assert "explore: cell 1/" in result.stderr and "evaluate: succeeded in" in result.stderr  # plain progress lines
     rec = record(project, run_id)
     assert [s["status"] for s in rec["stages"]] == ["succeeded"] * 4
@@ -72,30 +64,25 @@ def test_a_passing_run_on_sqlite_records_its_lineage(sqlite_run, cli):
     client = mlflow.MlflowClient(load_settings(project / "settings.ini").tracking.uri)
     assert {"run.json", "environment.json", "notebooks"} <= {a.path for a in client.list_artifacts(rec["mlflow_run_id"])}
 
-
-def test_a_rerun_reproduces_the_leaderboard_and_holdout_metrics(sqlite_run, cli):
-    project, _, run_id = sqlite_run
-    result = cli("run", "--rerun", run_id, "--run-id", "rerun-1", cwd=project, env=LIMITS)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert f"rerun of {run_id}: leaderboard identical, holdout metrics identical" in result.stdout
-    rec = record(project, "rerun-1")
-    assert (rec["rerun_of"], rec["parameters"], rec["seed"]) == (run_id, record(project, run_id)["parameters"], 42)
-    assert rec["reproduced"] == {"leaderboard": True, "holdout_metrics": True, "differences": []}
+    rerun = cli("run", "--rerun", run_id, "--run-id", "rerun-1", cwd=project, env=LIMITS)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert f"rerun of {run_id}: leaderboard identical, holdout metrics identical" in rerun.stdout
+    again = record(project, "rerun-1")
+    assert (again["rerun_of"], again["parameters"], again["seed"]) == (run_id, rec["parameters"], 42)
+    assert again["reproduced"] == {"leaderboard": True, "holdout_metrics": True, "differences": []}
 
 
-def test_a_rerun_is_refused_when_the_data_changed(sqlite_run, cli, tmp_path):
-    project, _, run_id = sqlite_run
-    copy = tmp_path / "demo"
-    shutil.copytree(project, copy, ignore=shutil.ignore_patterns("mlruns*"))
-    for path in (copy / "reports" / "runs").glob("*/run.json"):  # the copy's records point at the copy
-        path.write_text(path.read_text().replace(str(project), str(copy)))
-    recorded = len(list((copy / "reports" / "runs").glob("*/run.json")))
-    data = copy / "data" / "penguins.csv"
+def test_a_rerun_is_refused_when_the_data_changed(tmp_path, cli):
+    project = tmp_path / "demo"
+    scaffold_demo(project)
+    first = cli("run", "--stages", "explore", "-p", "make_report=false", cwd=project)
+    assert first.returncode == 0, first.stderr[-3000:]
+    data = project / "data" / "penguins.csv"
     data.write_text("".join(data.read_text().splitlines(keepends=True)[:-1]))  # one row fewer
-    result = cli("run", "--rerun", run_id, cwd=copy)
+    result = cli("run", "--rerun", run_id_of(first), cwd=project)
     assert result.returncode == 2
-    assert f"run {run_id} cannot be rerun exactly: data {data}: fingerprint sha256:" in result.stderr
-    assert len(list((copy / "reports" / "runs").glob("*/run.json"))) == recorded  # nothing ran
+    assert f"run {run_id_of(first)} cannot be rerun exactly: data {data}: fingerprint sha256:" in result.stderr
+    assert len(list((project / "reports" / "runs").glob("*/run.json"))) == 1  # nothing ran
 
 
 def _free_port() -> int:
