@@ -4,7 +4,8 @@ the same four steps called in one Python process.
 Both sides start a fresh process on a fresh copy of the demo project (the 344-row penguins data, its default
 settings), run explore, validate, train and evaluate with the same parameters under one MLflow parent run in the
 project's SQLite store, and are timed from process start to exit, imports included. Tuning is held to a fixed
-number of settings (`tuning_iterations`) on both sides, so the time budget's clock does not decide the work.
+number of settings (`tuning_iterations`) on both sides, so the time budget's clock does not decide the work, and
+the latency gate's limit is lifted on both sides (a busy machine's one-row latency is not what is measured).
 The difference, divided by four, is the overhead per stage: kernel starts, papermill, rendering each executed
 notebook to HTML, the run record and its MLflow artefacts.
 Usage: python benchmarks/bench_pipeline.py [--quick]
@@ -38,6 +39,7 @@ with Tracker.from_settings(settings).run("pipeline in-process", tags={"mlops_wb.
 
 def timed(args: list[str], cwd: Path) -> float:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLOPS_WB_")}
+    env["MLOPS_WB_OBJECTIVE_MAX_LATENCY_MS"] = "60000"  # both sides: a busy 2-core machine must not fail the latency gate
     start = time.perf_counter()
     done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
