@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench docs lint clean venv browser postgres check-clean nbtest pytest airflow-check
+.PHONY: demo test bench docs lint clean venv browser postgres java check-clean nbtest pytest airflow-check
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ browser:
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q postgresql >/dev/null)
 
+# A Java runtime for Spark's local mode (the Spark test runs `local[2]`).
+java:
+	@command -v java >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q openjdk-17-jre-headless >/dev/null)
+
 # Airflow's own DagBag loads the DAG file `mlops-wb schedule --format airflow` writes, in a virtual environment of
 # its own (Airflow is not a workbench dependency). Not part of `make test`: building that environment takes minutes.
 AIRFLOW_VENV := .venv-airflow
@@ -34,7 +38,7 @@ demo: venv
 	$(BIN)/mlops-wb demo --dir .
 
 # The gates nbdev projects use, in order: clean and export leave no diff, notebook tests, pytest, ruff.
-test: venv browser postgres
+test: venv browser postgres java
 	$(BIN)/nbdev-clean
 	@git diff --exit-code --stat -- nbs || (echo "nbdev-clean changed notebooks: commit them clean" && exit 1)
 	$(BIN)/nbdev-export

@@ -1,4 +1,4 @@
-"""Benchmark: batch validation (ours vs pandera vs a vectorised floor), drift, and peak memory.
+"""Benchmark: batch validation (ours vs pandera on equal checks vs a vectorised floor), drift, and peak memory.
 
 Run: .venv/bin/python benchmarks/bench_contract.py [--quick]
 Prints a markdown table: measure | ours | peer/floor | ratio | target | verdict. All figures from this run.
@@ -45,18 +45,20 @@ def plant(frame: pd.DataFrame) -> pd.DataFrame:
     return batch
 
 
-def pandera_schema(contract, frame):
-    "The contract as pandera expresses it, plus custom checks for what it cannot (missing share, rows, duplicates)."
-    schema = to_pandera(contract, metadata=False)
-    columns = {}
-    for name, col in schema.columns.items():
-        share = contract.columns[name].checks["missing"]["max_share"]
-        extra = [pa.Check(lambda s, share=share: s.isna().mean() <= share, name="missing_share")] if share > 0 else []
-        columns[name] = col.set_checks([*col.checks, *extra])
-    dup = contract.table["duplicate_rows"]["max_share"]
-    return pa.DataFrameSchema(columns, strict=schema.strict, checks=[
-        pa.Check(lambda df: len(df) >= 1, name="row_count"),
-        pa.Check(lambda df, dup=dup: df.duplicated().mean() <= dup, name="duplicate_rows")])
+def pandera_schema(contract):
+    "The contract's own pandera export, as it is: no custom checks written for pandera."
+    return to_pandera(contract, metadata=False)
+
+
+def equal_checks(contract):
+    "The contract with only what its pandera export expresses: no duplicate-row, row-count or missing-share checks."
+    same = contract.copy()
+    for name in ("duplicate_rows", "row_count"):
+        same.table[name]["enabled"] = False
+    for c in same.columns.values():
+        if c.checks.get("missing", {}).get("max_share", 0) > 0:
+            c.checks["missing"]["enabled"] = False  # pandera has nullable or not, no share
+    return same
 
 
 def floor_validate(batch: pd.DataFrame, contract) -> dict:
@@ -108,7 +110,8 @@ def main() -> None:
     reference = make_frame(rows, seed=0)
     batch = plant(make_frame(rows, seed=1))
     contract = infer_contract(reference, id_columns=["row_id"])
-    schema = pandera_schema(contract, reference)
+    schema = pandera_schema(contract)
+    same = equal_checks(contract)
 
     result = validate(batch, contract)
     found = {(f.column, f.check) for f in result.failures}
@@ -118,7 +121,8 @@ def main() -> None:
 
     t_ours = best(lambda: validate(batch, contract), repeat)
     t_floor = best(lambda: floor_validate(batch, contract), repeat)
-    t_pandera = best(lambda: run_pandera(schema, batch), 1 if not args.quick else repeat)
+    t_same = best(lambda: validate(batch, same), repeat)
+    t_pandera = best(lambda: run_pandera(schema, batch), repeat)
 
     current = make_frame(rows, seed=2)
     current["f5"] = current["f5"] + 0.3  # one drifted column
@@ -140,8 +144,8 @@ def main() -> None:
         "|---|---|---|---|---|---|",
         f"| validate {n} x 20, all checks, vs vectorised floor | {t_ours:.3f} s | {t_floor:.3f} s | "
         f"{t_ours / t_floor:.2f}x | <= 2x floor | {'pass' if t_ours <= 2 * t_floor else 'FAIL'} |",
-        f"| validate {n} x 20, all checks, vs pandera {pandera.__version__} (lazy) | {t_ours:.3f} s | {t_pandera:.3f} s | "
-        f"{t_ours / t_pandera:.2f}x | < 1x pandera | {'pass' if t_ours < t_pandera else 'FAIL'} |",
+        f"| validate {n} x 20, the checks pandera {pandera.__version__} expresses (its own export, lazy), both best of {repeat} | "
+        f"{t_same:.3f} s | {t_pandera:.3f} s | {t_same / t_pandera:.2f}x | <= 0.8x pandera | {'pass' if t_same <= 0.8 * t_pandera else 'FAIL'} |",
         f"| drift 20 columns, {n} vs {n}, from reference data | {t_drift_frames:.3f} s | - | - | <= 2 s | "
         f"{'pass' if t_drift_frames <= 2 else 'FAIL'} |",
         f"| drift 20 columns, {n} vs {n}, from the contract | {t_drift_contract:.3f} s | - | - | <= 2 s | "

@@ -21,7 +21,7 @@ from .core import Settings, WorkbenchError
 
 # %% auto #0
 __all__ = ['cli', 'echo_json', 'main', 'init', 'run', 'runs', 'demo', 'contract', 'contract_infer', 'validate_command',
-           'drift_command', 'profile_command', 'schedule_command']
+           'drift_command', 'profile_command', 'dashboard_command', 'schedule_command']
 
 # %% ../nbs/30_cli.ipynb #71f501b3
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -255,12 +255,12 @@ def _reads_data(command: Callable) -> Callable:
     return with_settings
 
 def _data_or_contract(settings: Settings, path: str) -> object:
-    "A contract YAML's path as it is; a data file loaded with the project's separator and encoding."
-    from mlops_workbench.data import load_project_data
-    return path if Path(path).suffix.lower() in (".yaml", ".yml") else load_project_data(settings, path)
+    "A contract YAML's path as it is; data as a frame, or a lazy table when it is a folder, large, or on Spark."
+    from mlops_workbench.engine import project_data
+    return path if Path(path).suffix.lower() in (".yaml", ".yml") else project_data(settings, path)
 
 @contract.command("infer")
-@click.argument("data", type=click.Path(dir_okay=False))
+@click.argument("data", type=click.Path())
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="Where to write the contract YAML.")
 @click.option("--target", default=None, help="The target column (default: [data] target of settings.ini).")
 @click.option("--id-column", "id_columns", multiple=True, help="An identifier column (repeatable).")
@@ -268,10 +268,10 @@ def _data_or_contract(settings: Settings, path: str) -> object:
 @_reads_data
 def contract_infer(data: str, out: str, target: str | None, id_columns: tuple[str, ...], as_json: bool,
                    settings: Settings) -> None:
-    "Infer a data contract from reference DATA (CSV or Parquet) and write it as YAML."
+    "Infer a data contract from reference DATA (CSV or Parquet file, or a folder of Parquet files) and write it as YAML."
     from mlops_workbench.contract import infer_contract, save_contract
-    from mlops_workbench.data import load_project_data, project_columns
-    frame = load_project_data(settings, data)
+    from mlops_workbench.data import project_columns
+    frame = _data_or_contract(settings, data)
     target, ids = project_columns(settings, frame, target, list(id_columns) or None, data)
     inferred = infer_contract(frame, target=target or "", id_columns=ids, settings=settings)
     path = save_contract(inferred, out)
@@ -285,7 +285,7 @@ def contract_infer(data: str, out: str, target: str | None, id_columns: tuple[st
                    + (f", target {inferred.target}" if inferred.target else ""))
 
 @cli.command("validate")
-@click.argument("data", type=click.Path(dir_okay=False))
+@click.argument("data", type=click.Path())
 @click.option("--contract", "contract_path", type=click.Path(dir_okay=False), default=None,
               help="The contract YAML (default: [validation] contract of settings.ini).")
 @click.option("--report", type=click.Path(dir_okay=False), default=None,
@@ -300,7 +300,7 @@ def validate_command(data: str, contract_path: str | None, report: str | None, f
     from mlops_workbench.core import CheckFailed
     from mlops_workbench.validation import validate
     fail_on = fail_on or settings.validation.fail_on
-    result = validate(_data_or_contract(settings, data), contract_path or settings.validation.contract)
+    result = validate(_data_or_contract(settings, data), contract_path or settings.validation.contract, settings=settings)
     if report:
         html_path = Path(report)
         result.save(html_path.parent, settings if settings.source else None, fail_on, name=html_path.stem)
@@ -314,8 +314,8 @@ def validate_command(data: str, contract_path: str | None, report: str | None, f
         raise CheckFailed(f"{data}: " + result.summary(fail_on))
 
 @cli.command("drift")
-@click.argument("reference", type=click.Path(dir_okay=False))
-@click.argument("current", type=click.Path(dir_okay=False))
+@click.argument("reference", type=click.Path())
+@click.argument("current", type=click.Path())
 @click.option("--contract", "contract_path", type=click.Path(dir_okay=False), default=None,
               help="A contract giving the columns' kinds and roles (REFERENCE may also be a contract YAML).")
 @click.option("--report", type=click.Path(dir_okay=False), default=None,
@@ -342,7 +342,7 @@ def drift_command(reference: str, current: str, contract_path: str | None, repor
 
 # %% ../nbs/30_cli.ipynb #279fced6
 @cli.command("profile")
-@click.argument("data", type=click.Path(dir_okay=False))
+@click.argument("data", type=click.Path())
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="The HTML report's path; the JSON goes beside it (default: <reports>/explore/profile_<DATA name>.html).")
 @click.option("--mode", type=click.Choice(["auto", "full", "minimal"]), default="auto", show_default=True,
@@ -353,11 +353,11 @@ def drift_command(reference: str, current: str, contract_path: str | None, repor
 @_reads_data
 def profile_command(data: str, out: str | None, mode: str, sample: int | None, target: str | None, as_json: bool,
                     settings: Settings) -> None:
-    "Summarise DATA (CSV or Parquet) and write its full profile report within the budget."
-    from mlops_workbench.data import load_project_data
+    "Summarise DATA (CSV or Parquet file, or a folder of Parquet files) and write its full profile report within the budget."
+    from mlops_workbench.engine import project_data
     from mlops_workbench.profile import profile_report
     from mlops_workbench.summary import quick_summary
-    frame = load_project_data(settings, data, target)
+    frame = project_data(settings, data, target)
     if target is None and settings.data.target in map(str, frame.columns):
         target = settings.data.target
     summary = quick_summary(frame, target=target, seed=settings.models.seed, max_categories=settings.validation.max_categories)
@@ -378,6 +378,26 @@ def profile_command(data: str, out: str | None, mode: str, sample: int | None, t
             click.echo(f"table: {flag['flag']}: {flag['detail']}")
     click.echo(result.plan.statement())
     click.echo(f"report: {result.html_path} and {result.json_path.name}")
+
+# %% ../nbs/30_cli.ipynb #bb13144a
+@cli.command("dashboard")
+@click.option("--host", default=None, help="Bind address (default: [dashboard] host); any but the loopback needs a token.")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default: [dashboard] port).")
+@click.option("--token", default=None, help="The token visitors must give (default: [dashboard] token).")
+@click.option("--static", "static", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="OUT.html",
+              help="Render the dashboard once into this standalone HTML file instead of serving it.")
+@click.option("--settings", "settings_path", type=click.Path(path_type=Path), help="The settings.ini (default: found upwards).")
+@click.option("--kernel", default="python3", show_default=True, help="Jupyter kernel for --static.")
+def dashboard_command(host: str | None, port: int | None, token: str | None, static: Path | None,
+                      settings_path: Path | None, kernel: str) -> None:
+    "Serve the dashboard with Voila (127.0.0.1 by default), or write it once as a standalone file with --static."
+    from mlops_workbench.dashboard import check_bind, render_static, serve_dashboard
+    settings = _load_project_settings(settings_path)
+    if static is not None:
+        click.echo(f"dashboard written to {render_static(settings, static, kernel)}")
+        return
+    check_bind(host or settings.dashboard.host, settings.dashboard.token if token is None else token)
+    serve_dashboard(settings, host, port, token)
 
 # %% ../nbs/30_cli.ipynb #5c4e1003
 @cli.command("schedule")

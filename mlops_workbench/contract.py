@@ -18,9 +18,10 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from . import engine
 from .core import BadInput, DataError, Settings, ValidationSettings, write_atomic
 from .data import KINDS, column_kind, column_not_found, fingerprint, load_data
-from .distributions import reference_distribution
+from .distributions import reference_distribution, table_column_kind, table_reference_distribution
 
 # %% auto #0
 __all__ = ['ROLES', 'SEVERITIES', 'COLUMN_CHECKS', 'TABLE_CHECKS', 'COMMON_FIELDS', 'ColumnContract', 'Contract', 'plain_value',
@@ -172,6 +173,56 @@ def _infer_column(
     return ColumnContract(name=str(col.name), kind=kind, dtype=str(col.dtype), role=role, required=role != "target",
                           checks=checks, distribution=distribution)
 
+# %% ../nbs/06_contract.ipynb #6d0e1f01
+def _infer_table_column(
+    table: Any,  # the reference data as an Ibis table
+    name: str,  # the column
+    role: str,  # its role, before auto-detection of identifiers
+    v: ValidationSettings,  # the [validation] settings
+    rows: int,  # the table's row count
+) -> ColumnContract:
+    "`_infer_column` on an Ibis table: the same proposals from aggregate queries, only distinct values sampled."
+    col = table[name]
+    kind = table_column_kind(table, name, v.max_categories)
+    t = col.type()
+    stats = table.aggregate(gone=engine.missing(col).cast("int64").sum(), distinct=col.nunique(),
+                            **({"lo": col.min(), "hi": col.max()} if kind in ("numeric", "datetime") else {})).to_pandas().iloc[0]
+    gone, distinct = int(stats["gone"] or 0), int(stats["distinct"])
+    if role == "feature" and rows >= 20 and gone == 0 and distinct == rows and (
+            kind == "text" or (t.is_integer() and re.search(r"(^|_)id$", name.lower()))):
+        role = "id"
+    checks: dict[str, dict[str, Any]] = {"dtype": {"severity": "error", "enabled": True}}
+    checks["missing"] = {"max_share": _missing_allowance(gone / rows), "severity": "error", "enabled": True}
+    if kind == "numeric" and role != "id" and gone < rows:
+        lo, hi = float(stats["lo"]), float(stats["hi"])
+        pad = (hi - lo) * v.range_margin
+        checks["range"] = {"min": _round_out(lo - pad, up=False), "max": _round_out(hi + pad, up=True),
+                           "severity": "error", "enabled": True}
+    if kind == "datetime" and gone < rows:
+        checks["range"] = {"min": pd.Timestamp(stats["lo"]).isoformat(), "max": pd.Timestamp(stats["hi"]).isoformat(),
+                           "severity": "error", "enabled": False}
+    present = table.filter(~engine.missing(col)).select(name).distinct()
+    if kind == "categorical":
+        checks["categories"] = {"values": sorted((plain_value(x) for x in present.to_pandas()[name]), key=str),
+                                "severity": "error", "enabled": True}
+    if role == "id":
+        checks["unique"] = {"severity": "error", "enabled": True}
+    if kind == "text" and (pattern := infer_pattern(present.limit(10_000).to_pandas()[name])):
+        checks["pattern"] = {"regex": pattern, "severity": "warn", "enabled": True}
+    distribution = table_reference_distribution(table, name, kind) if role in ("feature", "target") else None
+    dtype = {"float64": "float64", "int64": "int64", "boolean": "bool", "string": "object"}.get(str(t).lstrip("!"), str(t))
+    return ColumnContract(name=name, kind=kind, dtype=dtype, role=role, required=role != "target",
+                          checks=checks, distribution=distribution)
+
+def _table_fingerprint(table: Any, rows: int) -> str:
+    "A content fingerprint of an Ibis table: its schema, rows and the sum of its row hashes (engine-specific)."
+    import hashlib
+
+    import ibis
+    total = table.select(h=ibis.struct({c: table[c] for c in table.columns}).hash()).h.cast("decimal(38, 0)").sum().execute()
+    text = repr([(c, str(t)) for c, t in table.schema().items()]) + f"|{rows}|{total}|{engine.engine_of(table)}"
+    return f"sha256:{hashlib.sha256(text.encode()).hexdigest()}"
+
 # %% ../nbs/06_contract.ipynb #0c86bb57
 def infer_contract(
     frame: pd.DataFrame | str | os.PathLike,  # the reference data (or its CSV/Parquet path)
@@ -184,6 +235,8 @@ def infer_contract(
     v = settings.validation if settings else ValidationSettings()
     target = (target if target is not None else settings.data.target if settings else "") or None  # "": no target
     id_columns = list(id_columns if id_columns is not None else (settings.data.id_columns if settings else []))
+    if engine.is_lazy(frame, settings):
+        return _infer_table(engine.open_table(frame, engine.project_connection(settings)), target, id_columns, v, descriptions)
     frame = load_data(frame, target)
     if len(frame) == 0:
         raise DataError("the reference data has no rows; a contract needs at least one")
@@ -205,6 +258,31 @@ def infer_contract(
     }
     reference = {"fingerprint": fingerprint(frame), "rows": len(frame), "created": dt.date.today().isoformat()}
     return Contract(columns=columns, table=table, version=1, reference=reference)
+
+def _infer_table(table: Any, target: str | None, id_columns: list[str], v: ValidationSettings,
+                 descriptions: dict[str, str] | None) -> Contract:
+    "`infer_contract` on an Ibis table (a file or folder read lazily, or a Spark DataFrame)."
+    rows = int(table.count().execute())
+    if rows == 0:
+        raise DataError("the reference data has no rows; a contract needs at least one")
+    for name in [target, *id_columns]:
+        if name and name not in table.columns:
+            raise column_not_found(name, table.columns, "the reference data", "id column" if name != target else "target column")
+    columns = {}
+    for name in table.columns:
+        role = "target" if name == target else "id" if name in id_columns else "feature"
+        columns[name] = _infer_table_column(table, name, role, v, rows)
+        columns[name].description = (descriptions or {}).get(name, "")
+    dup_share = (rows - int(table.aggregate(d=engine.distinct_rows(table)).to_pandas()["d"][0])) / rows
+    table_checks = {
+        "required_columns": {"severity": "error", "enabled": True},
+        "extra_columns": {"severity": "error", "enabled": not v.allow_extra_columns},
+        "row_count": {"min": 1, "max": None, "severity": "error", "enabled": True},
+        "duplicate_rows": {"max_share": min(1.0, math.ceil((dup_share + 0.01) * 1000) / 1000), "severity": "warn", "enabled": True},
+    }
+    reference = {"fingerprint": _table_fingerprint(table, rows), "rows": rows, "created": dt.date.today().isoformat(),
+                 "engine": engine.engine_of(table)}
+    return Contract(columns=columns, table=table_checks, version=1, reference=reference)
 
 # %% ../nbs/06_contract.ipynb #65cb10a4
 def _is_number(x: Any) -> bool:

@@ -127,6 +127,8 @@ class DataSettings:
     id_columns: Annotated[list[str], "identifier columns, never used as features"] = field(default_factory=list)
     sep: Annotated[str, "the CSV separator; empty: detected from the file"] = ""
     encoding: Annotated[str, "the CSV text encoding; empty: detected from the file"] = ""
+    engine: Annotated[str, "the engine that scans data sets: duckdb (embedded) or spark"] = "duckdb"
+    spark_master: Annotated[str, "the Spark master URL, for engine = spark"] = "local[2]"
 
 @dataclass
 class ObjectiveSettings:
@@ -152,6 +154,7 @@ class ModelsSettings:
     n_jobs: Annotated[int, "parallel jobs for cross-validation (-1: all cores)"] = -1
     register_challenger: Annotated[bool, "register a model that fails a gate as `challenger`"] = False
     trusted_modules: Annotated[list[str], "further modules whose types a model file may hold (beyond scikit-learn's and the candidates')"] = field(default_factory=list)
+    max_train_rows: Annotated[int | None, "past this many rows, train on a seeded sample stratified by the target"] = None
 
 @dataclass
 class TrackingSettings:

@@ -12,11 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import type_family
+from . import engine
+from .data import kind_of, type_family
 
 # %% auto #0
-__all__ = ['QUANTILES', 'EXTREME', 'cdf_at', 'category_counts', 'reference_distribution', 'sorted_quantiles', 'histogram',
-           'top_runs', 'moments', 'numeric_stats', 'factor_stats']
+__all__ = ['QUANTILES', 'EXTREME', 'SPARK_ACCURACY', 'cdf_at', 'category_counts', 'reference_distribution', 'sorted_quantiles',
+           'histogram', 'top_runs', 'moments', 'numeric_stats', 'factor_stats', 'table_cdfs', 'table_cdf',
+           'table_category_counts', 'table_quantiles', 'table_reference_distribution', 'table_column_kind']
 
 # %% ../nbs/04_distributions.ipynb #9a11ed33
 def cdf_at(
@@ -150,6 +152,17 @@ def numeric_stats(
     return stats, f
 
 # %% ../nbs/04_distributions.ipynb #0e8f5534
+def _families(
+    uniques: np.ndarray,  # distinct values (object array)
+) -> np.ndarray:
+    "`type_family` of each value, decided once per Python type rather than once per value."
+    if not len(uniques):
+        return np.zeros(0, dtype=object)
+    types = np.frompyfunc(type, 1, 1)(uniques)
+    codes, kinds = pd.factorize(types)
+    firsts = np.unique(codes, return_index=True)[1]  # the first value of each type stands for all of them
+    return np.asarray([type_family(uniques[i]) for i in firsts], dtype=object)[codes]
+
 def factor_stats(
     col: pd.Series,  # a non-numeric column
     top: int = 10,  # top values kept
@@ -164,9 +177,114 @@ def factor_stats(
     k = min(top, len(counts))
     best = np.argpartition(-counts, k - 1)[:k] if k else np.zeros(0, dtype=int)
     best = best[np.lexsort((best, -counts[best]))]
-    families = np.array([type_family(u) for u in uniques], dtype=object)
+    families = _families(uniques)
     mix = pd.Series(counts).groupby(families).sum() if len(uniques) else pd.Series(dtype=int)
     mix = {name: int(n) for name, n in mix.items() if n > 0}
     stats = {"count": int(counts.sum()), "distinct": int(np.count_nonzero(counts)), "infinite": 0, "extreme": 0,
              "top": [(uniques[i], int(counts[i])) for i in best if counts[i] > 0], "types": mix}
     return stats, codes, uniques
+
+# %% ../nbs/04_distributions.ipynb #4b1c0d02
+SPARK_ACCURACY = 10_000  # Spark's percentile_approx accuracy: rank error at most 1/SPARK_ACCURACY of the rows
+
+def _as_number(col: Any) -> Any:
+    "A column as float64 (text parsed, other types NULL), for numeric statistics."
+    import ibis
+    t = col.type()
+    if t.is_numeric() and not t.is_boolean():
+        return col.cast("float64")
+    return col.cast("string").try_cast("float64") if t.is_string() else ibis.null("float64")
+
+def table_cdfs(
+    table: Any,  # an Ibis table
+    grids: dict[str, list[float]],  # numeric column -> its increasing grid points
+) -> dict[str, tuple[np.ndarray, int]]:
+    "Per column: the share of present values at or below each point, and how many are present (one query for all)."
+    import ibis
+    parts = []
+    for i, (name, points) in enumerate(grids.items()):
+        values = _as_number(table[name])
+        binned = table.filter(~engine.missing(values)).select(c=ibis.literal(i, type="int64"), b=engine.bin_index(values, points))
+        parts.append(binned.group_by(["c", "b"]).agg(n=lambda t: t.count()))
+    counts = ibis.union(*parts, distinct=False).to_pandas() if parts else pd.DataFrame(columns=["c", "b", "n"])
+    out = {}
+    for i, (name, points) in enumerate(grids.items()):
+        mine = counts[counts["c"] == i]
+        per_bin = np.zeros(len(points) + 1, dtype=np.int64)
+        per_bin[mine["b"].to_numpy(dtype=np.int64)] = mine["n"].to_numpy(dtype=np.int64)
+        m = int(per_bin.sum())
+        out[name] = (np.cumsum(per_bin)[: len(points)] / max(m, 1), m)
+    return out
+
+def table_cdf(
+    table: Any,  # an Ibis table
+    name: str,  # a numeric column
+    points: list[float],  # increasing grid points
+) -> tuple[np.ndarray, int]:
+    "The share of present values at or below each point, and how many values are present (one GROUP BY)."
+    return table_cdfs(table, {name: points})[name]
+
+def table_category_counts(
+    table: Any,  # an Ibis table
+    name: str,  # a categorical or boolean column
+) -> dict[str, int]:
+    "Present values counted by their text, most frequent first (as `category_counts`), by one GROUP BY."
+    col = table[name]
+    frame = table.filter(~engine.missing(col)).group_by(name).agg(__n=lambda t: t.count()).to_pandas()
+    counts: dict[str, int] = {}
+    for key, count in zip(frame[name], frame["__n"]):
+        key = str(key.item() if hasattr(key, "item") else key)
+        counts[key] = counts.get(key, 0) + int(count)
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+def table_quantiles(
+    values: Any,  # a numeric Ibis column expression
+    qs: list[float],  # the quantiles wanted, in [0, 1]
+    spark: bool = False,  # on Spark: percentile_approx with SPARK_ACCURACY
+) -> Any:
+    "Quantile expressions: exact linear interpolation (numpy's default) on DuckDB, approximate on Spark."
+    if spark:
+        return [values.approx_quantile(q) for q in qs]
+    return [values.quantile(q) for q in qs]
+
+def table_reference_distribution(
+    table: Any,  # an Ibis table
+    name: str,  # the column
+    kind: str,  # its kind
+    grid: int = 100,  # numeric grid points (quantiles)
+) -> dict[str, Any] | None:
+    "`reference_distribution` of one column of an Ibis table."
+    if kind in ("categorical", "boolean"):
+        counts = table_category_counts(table, name)
+        return {"n": sum(counts.values()), "counts": counts} if counts else None
+    if kind != "numeric":
+        return None
+    values = _as_number(table[name])
+    finite = table.filter(~engine.missing(values) & (values.abs() != float("inf")))
+    spark = engine.engine_of(table) == "spark"
+    qs = table_quantiles(_as_number(finite[name]), list(np.linspace(0, 1, grid + 1)), spark)
+    row = finite.aggregate(n=finite.count(), **{f"q{i}": q for i, q in enumerate(qs)}).to_pandas().iloc[0]
+    if int(row["n"]) == 0:
+        return None
+    points = np.unique([float(f"{float(row[f'q{i}']):.6g}") for i in range(len(qs))])
+    cdf, m = table_cdf(table, name, points.tolist())
+    out = {"n": m, "points": points.tolist(), "cdf": [round(float(c), 6) for c in cdf]}
+    if spark:
+        out["grid_rank_error"] = 1 / SPARK_ACCURACY
+    return out
+
+def table_column_kind(
+    table: Any,  # an Ibis table
+    name: str,  # the column
+    max_categories: int = 50,  # text with at most this many distinct values is categorical
+) -> str:
+    "The kind of a column of an Ibis table, by `data.kind_of`'s rule (distinct values counted up to the limit)."
+    t = table[name].type()
+    if t.is_boolean():
+        return "boolean"
+    if t.is_timestamp() or t.is_date():
+        return "datetime"
+    if t.is_numeric():
+        return "numeric"
+    distinct = int(table.select(name).filter(~engine.missing(table[name])).distinct().limit(max_categories + 1).count().execute())
+    return kind_of(np.dtype(object), distinct, max_categories=max_categories)

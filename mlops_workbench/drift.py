@@ -17,10 +17,20 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mlops_workbench.distributions import (
+    category_counts,
+    cdf_at,
+    reference_distribution,
+    table_category_counts,
+    table_cdfs,
+    table_column_kind,
+    table_reference_distribution,
+)
+
+from . import engine
 from .contract import Contract, load_contract
 from .core import DataError, Settings, ValidationSettings, write_atomic
 from .data import column_kind, load_data, source_of
-from .distributions import category_counts, cdf_at, reference_distribution
 from .reports import html_page, png_data_uri
 
 # %% auto #0
@@ -65,8 +75,12 @@ def _numeric_drift(name: str, dist: dict[str, Any], col: pd.Series, v: Validatio
     m = len(values) - int(np.count_nonzero(np.isnan(values)))
     if m == 0:
         return None
+    cur_cdf = cdf_at(np.asarray(dist["points"], dtype=float), values) * len(values) / m  # NaN only inflate the length
+    return _numeric_verdict(name, dist, cur_cdf, m, v)
+
+def _numeric_verdict(name: str, dist: dict[str, Any], cur_cdf: np.ndarray, m: int, v: ValidationSettings) -> ColumnDrift:
+    "KS test and PSI of a batch's CDF (over `m` present values) against the reference CDF on its grid."
     points, ref_cdf = np.asarray(dist["points"], dtype=float), np.asarray(dist["cdf"], dtype=float)
-    cur_cdf = cdf_at(points, values) * len(values) / m  # NaN sort past every point: they only inflate the length
     n = int(dist["n"])
     d = float(np.max(np.abs(ref_cdf - cur_cdf)))
     p = float(stats.kstwo.sf(d, max(1, round(n * m / (n + m)))))
@@ -83,7 +97,11 @@ def _numeric_drift(name: str, dist: dict[str, Any], col: pd.Series, v: Validatio
 # %% ../nbs/08_drift.ipynb #116296a0
 def _categorical_drift(name: str, kind: str, dist: dict[str, Any], col: pd.Series, v: ValidationSettings) -> ColumnDrift | None:
     "Drift of a categorical column against its reference counts; None when the batch has no values."
-    current = category_counts(col)  # keys as the contract writes them (text), merging e.g. 1 and "1"
+    return _categorical_verdict(name, kind, dist, category_counts(col), v)  # keys as text, merging e.g. 1 and "1"
+
+def _categorical_verdict(name: str, kind: str, dist: dict[str, Any], current: dict[str, int],
+                         v: ValidationSettings) -> ColumnDrift | None:
+    "Chi-square test and PSI of a batch's category counts against the reference counts; None when empty."
     if not current:
         return None
     reference = dist["counts"]
@@ -115,6 +133,8 @@ class DriftReport:
     p_value: float  # p-value below this: drifted
     drift_share: float  # the batch drifts when more than this share of columns drifted
     missing: list[str] = field(default_factory=list)  # reference columns absent from (or empty in) the batch
+    engine: str = "pandas"  # what counted the batch: pandas (a frame in memory), duckdb or spark
+    rows: int = 0  # rows scanned in the batch
 
     @property
     def drifted_columns(self) -> list[str]:
@@ -149,7 +169,8 @@ class DriftReport:
         "The report as plain data (the JSON report)."
         return {"drifted": self.drifted, "summary": self.summary(), "drifted_columns": self.drifted_columns,
                 "share": self.share, "thresholds": {"psi": self.psi_threshold, "p_value": self.p_value, "drift_share": self.drift_share},
-                "missing": self.missing, "columns": [asdict(c) for c in self.columns]}
+                "missing": self.missing, "engine": self.engine, "rows_scanned": self.rows,
+                "columns": [asdict(c) for c in self.columns]}
 
     def to_json(self) -> str:
         "The JSON report."
@@ -163,6 +184,7 @@ class DriftReport:
         "The HTML report: verdict, table and plots (objective card on top when settings are given)."
         css = "error" if self.drifted else "ok"
         body = f"<p class='{css}'>{html.escape(self.summary())}</p>"
+        body += f"<p>{self.rows:,} rows scanned by {self.engine}.</p>"
         body += (f"<p>Thresholds: PSI &gt; {self.psi_threshold:g} or p-value &lt; {self.p_value:g} marks a column; the batch "
                  f"drifts when more than {self.drift_share:.0%} of columns do.</p>")
         if self.missing:
@@ -215,15 +237,20 @@ def reference_profiles(
     if isinstance(reference, Contract):
         return {n: (c.kind, c.distribution) for n, c in reference.columns.items()
                 if c.distribution and c.role in ("feature", "target")}
-    frame = load_data(reference)
+    lazy = engine.is_lazy(reference, settings)
+    frame = engine.open_table(reference, engine.project_connection(settings)) if lazy else load_data(reference)
     v = settings.validation if settings else ValidationSettings()
     out = {}
     for name in frame.columns:
         spec = contract.columns.get(str(name)) if contract else None
         if contract and (spec is None or spec.role not in ("feature", "target")):
             continue
-        kind = spec.kind if spec else column_kind(frame[name], v.max_categories)
-        dist = reference_distribution(frame[name], kind)
+        if lazy:
+            kind = spec.kind if spec else table_column_kind(frame, name, v.max_categories)
+            dist = table_reference_distribution(frame, name, kind)
+        else:
+            kind = spec.kind if spec else column_kind(frame[name], v.max_categories)
+            dist = reference_distribution(frame[name], kind)
         if dist:
             out[str(name)] = (kind, dist)
     return out
@@ -231,9 +258,9 @@ def reference_profiles(
 # %% ../nbs/08_drift.ipynb #75225c2d
 def detect_drift(
     reference: Contract | pd.DataFrame | str | os.PathLike,  # a contract (or its YAML), or reference data (frame or path)
-    current: pd.DataFrame | str | os.PathLike,  # the batch (frame or path)
+    current: Any,  # the batch: a frame, a CSV/Parquet file or folder, an Ibis table or a Spark DataFrame
     contract: Contract | str | os.PathLike | None = None,  # with reference data: the kinds and roles to use
-    settings: Settings | None = None,  # thresholds from [validation]: psi_threshold, p_value, drift_share
+    settings: Settings | None = None,  # thresholds from [validation]; `[data] engine` for lazy data
 ) -> DriftReport:
     "Measure drift of `current` against the reference, per column, with a verdict for the batch."
     v = settings.validation if settings else ValidationSettings()
@@ -247,14 +274,24 @@ def detect_drift(
     if not profiles:
         raise DataError(f"{named(reference, 'the reference')}: no column drift can be measured on "
                         "(numeric or categorical features)")
-    batch = load_data(current)
-    if len(batch) == 0:
+    lazy = engine.is_lazy(current, settings)
+    batch = engine.open_table(current, engine.project_connection(settings)) if lazy else load_data(current)
+    rows = int(batch.count().execute()) if lazy else len(batch)
+    if rows == 0:
         raise DataError(f"{named(current, 'the current batch')}: no rows; drift needs at least one")
-    batch = batch.rename(columns=str)
+    batch = batch if lazy else batch.rename(columns=str)
     columns, missing = [], []
+    if lazy:  # counts over the reference grids of every numeric column, by the engine in one query
+        cdfs = table_cdfs(batch, {n: d["points"] for n, (k, d) in profiles.items() if k == "numeric" and n in batch.columns})
     for name, (kind, dist) in profiles.items():
         result = None
-        if name in batch.columns:
+        if name in batch.columns and lazy:
+            if kind == "numeric":
+                cdf, m = cdfs[name]
+                result = _numeric_verdict(name, dist, cdf, m, v) if m else None
+            else:
+                result = _categorical_verdict(name, kind, dist, table_category_counts(batch, name), v)
+        elif name in batch.columns:
             if kind == "numeric":
                 result = _numeric_drift(name, dist, batch[name], v)
             else:
@@ -265,4 +302,4 @@ def detect_drift(
             columns.append(result)
     if not columns:
         raise DataError(f"{named(current, 'the current batch')}: no values in any column drift is measured on ({', '.join(missing)})")
-    return DriftReport(columns, v.psi_threshold, v.p_value, v.drift_share, missing)
+    return DriftReport(columns, v.psi_threshold, v.p_value, v.drift_share, missing, engine.engine_of(batch) if lazy else "pandas", rows)

@@ -340,6 +340,7 @@ def model_card(
         f"- decision: {decision}", "",
         "## Lineage", "",
         f"- data fingerprint: `{trained.fingerprint}`",
+        *([f"- training rows: {trained.train_sample}"] if trained.train_sample else []),
         f"- contract version: {trained.contract_version or 'no contract used'}",
         f"- code version: package {code.get('package', '?')}, git commit {code.get('git_commit') or 'none'}",
         f"- MLflow run: `{evaluate_run_id}`; pipeline run: `{trained.pipeline_run_id or 'none'}`",

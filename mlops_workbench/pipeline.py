@@ -49,6 +49,7 @@ from mlops_workbench.runs import (
 )
 
 from .alerts import send_alert
+from .dashboard import refresh_dashboard
 from .steps import STAGES
 from .tracking import TrackedRun, Tracker
 
@@ -543,6 +544,7 @@ def run_pipeline(
                 progress.close()
         _alert(settings, record)
         _send_alerts(settings, record)
+        refresh_dashboard(settings, OrphanSafeKernelManager)  # <reports>/dashboard.html; never fails the run
     return record
 
 # %% ../nbs/14a_pipeline.ipynb #7a1c3e08

@@ -16,6 +16,7 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,7 @@ from mlops_workbench.core import (
     write_atomic,
 )
 
+from . import engine
 from .distributions import EXTREME
 from .reports import jsonable
 from .summary import BINS, Summary, quick_summary
@@ -401,7 +403,7 @@ class ProfileResult:
                 "json": str(self.json_path), "seconds": self.seconds, "fallback": self.fallback}
 
 def profile_report(
-    frame: pd.DataFrame,  # the data set
+    frame: Any,  # the data set: a frame, or a lazy table (file, folder, Spark DataFrame) of which a sample is profiled
     out: str | os.PathLike,  # the HTML report's path; the JSON goes beside it with suffix .json
     settings: Settings | None = None,  # project settings: the [profile] budget and the objective card
     target: str | None = None,  # the target column (default: settings' target, when present in the data)
@@ -415,9 +417,13 @@ def profile_report(
     "Write the bounded full profile report as HTML and JSON, atomically; state its mode and sample size in both."
     start = time.perf_counter()
     settings = settings or Settings(root=Path.cwd())
+    lazy = not isinstance(frame, pd.DataFrame)  # a lazy table: only the report's sample reaches pandas
+    if lazy:
+        frame = engine.open_table(frame)
+    n_rows = (summary.rows if summary else int(frame.count().execute())) if lazy else len(frame)
     if target is None and settings.data.target and settings.data.target in map(str, frame.columns):
         target = settings.data.target
-    if len(frame) == 0 or len(frame.columns) == 0:
+    if n_rows == 0 or len(frame.columns) == 0:
         raise DataError("the data: nothing to profile (no rows or no columns)")
     html_path = Path(out)
     json_path = html_path.with_suffix(".json")
@@ -425,11 +431,15 @@ def profile_report(
         html_path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise BadInput(f"{html_path}: cannot write the report ({e.strerror or e})") from None
-    frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
+    frame = frame if lazy else frame.set_axis([str(c) for c in frame.columns], axis=1)
     summary = summary or quick_summary(frame, target=target, seed=seed)
     left_out = [name for name in summary.columns if "extreme" in summary.column_flags(name)]
-    plan = plan_report(len(frame), len(frame.columns), settings.profile, mode, sample, left_out)
-    rows = frame.sample(n=plan.sample_rows, random_state=seed).sort_index() if plan.sampled else frame
+    plan = plan_report(n_rows, len(frame.columns), settings.profile, mode, sample, left_out)
+    if lazy:
+        rows = engine.sample_frame(frame, plan.sample_rows, seed, n_rows)
+        plan.sample_rows = len(rows)  # Bernoulli sampling may give a few rows fewer than asked
+    else:
+        rows = frame.sample(n=plan.sample_rows, random_state=seed).sort_index() if plan.sampled else frame
     rows = rows[_report_columns(list(rows.columns), plan, target)]
     rows.attrs = {}  # how the file was read is in the banner; pandas would copy it in every step the library takes
     card = objective_card(settings) if settings.source is not None else ""

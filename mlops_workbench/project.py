@@ -11,6 +11,7 @@ import typing
 from pathlib import Path
 
 from .core import BadInput, CheckFailed, load_settings, settings_text, write_atomic
+from .dashboard import copy_dashboard_notebook
 from .data import check_target, demo_batch, demo_frame, infer_task, load_data
 from .pipeline import packaged_stage, run_pipeline, stage_notebooks
 from .runs import RunRecord, StageRecord
@@ -67,6 +68,7 @@ def init_project(
     if batch is not None:
         write_atomic(dest / "data" / Path(batch).name, Path(batch).read_bytes())
     copy_stage_notebooks(dest)
+    copy_dashboard_notebook(dest)
     (dest / "reports").mkdir(parents=True, exist_ok=True)
     (dest / "reports" / ".gitkeep").touch()
     return write_atomic(dest / "settings.ini", settings_text(values))
@@ -92,6 +94,7 @@ def scaffold_demo(
     write_atomic(dest / "data" / "batch_planted.csv", demo_batch().to_csv(index=False))
     if not (dest / "settings.ini").exists():
         copy_stage_notebooks(dest)
+        copy_dashboard_notebook(dest)
         (dest / "reports").mkdir(parents=True, exist_ok=True)
         write_atomic(dest / "settings.ini", settings_text(DEMO_SETTINGS))
     return dest / "settings.ini"

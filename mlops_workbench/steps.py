@@ -32,6 +32,7 @@ from mlops_workbench.train import (
     compare_from_settings,
     fit_final,
     rebuild_leaderboard,
+    sample_training,
     tune,
 )
 
@@ -292,6 +293,7 @@ def train(
     folder = stage_dir(settings, run_dir, "train")
     data = load_project_data(settings, settings.data.train, target)
     train_split, holdout = split_holdout(data, target, settings.models.holdout_share, seed, task, where=str(settings.data.train))
+    train_split, sampled = sample_training(train_split, target, settings.models.max_train_rows, seed, task)
     contract = load_contract(settings.validation.contract) if settings.validation.contract.exists() else None
     roles, kinds = (contract.roles, contract.kinds) if contract else (None, None)
     role, kind = column_roles(data, target, roles, settings.data.id_columns), column_kinds(data, kinds, settings.validation.max_categories)
@@ -317,6 +319,7 @@ def train(
             text_columns=[c for c in data.columns if role[c] == "feature" and kind[c] == "text"],
             candidates=specs, metrics=board.metrics, training_rows=TRAINING_ROWS,
             train_rows=len(train_split), holdout_rows=len(holdout), train_run_id=run.id, pipeline_run_id=parent_run_id,
+            train_sample=sampled,
             code_version=code_version(settings.root), model="model.skops", leaderboard="leaderboard.csv", mlflow_run_id=run.id,
             view=_write_view(folder, [board.display().to_html(index=False, na_rep=""), _img(figure, "leaderboard"),
                                       f"<p>{html.escape(tuning.statement() if tuning else 'not tuned')}</p>",

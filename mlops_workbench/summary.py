@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from . import engine
 from .core import DataError
 from .data import column_not_found, infer_task, kind_of, source_of, source_statement
 from .distributions import EXTREME, QUANTILES, factor_stats, numeric_stats, sorted_quantiles
@@ -19,7 +21,7 @@ from .reports import jsonable
 
 # %% auto #0
 __all__ = ['BINS', 'TOP', 'ID_LIKE_SHARE', 'SKEW_LIMIT', 'MANY_MISSING', 'LEAKAGE_LIMIT', 'CORRELATION_LIMIT', 'SAMPLE_ROWS',
-           'CORRELATION_COLUMNS', 'FEW_ROWS', 'FLAGS', 'Summary', 'quick_summary']
+           'CORRELATION_COLUMNS', 'FEW_ROWS', 'FLAGS', 'EXACT_DISTINCT_ROWS', 'HLL_ERROR', 'Summary', 'quick_summary']
 
 # %% ../nbs/05_summary.ipynb #997a5251
 BINS = 20  # histogram bins, and the number of quantile bins used to relate a numeric column to the target
@@ -303,6 +305,10 @@ class Summary:
     def notes(self) -> list[str]:
         "One line each on how the data was read and what the summary estimated or left out."
         notes = [source_statement(self.source)] if source_statement(self.source) else []
+        if self.source.get("engine"):
+            notes.append(f"scanned by {self.source['engine']}: {self.rows:,} rows; missing values, min, max, mean, std and "
+                         f"duplicate rows counted over all of them; {self.source['distinct']}; quantiles, histograms and top "
+                         f"values from the random sample of {self.sample_rows:,} rows")
         if self.sample_rows < self.rows:
             notes.append(f"relations to the target and correlations estimated on a random sample of "
                          f"{self.sample_rows:,} of {self.rows:,} rows")
@@ -417,7 +423,7 @@ def _summarize_column(
 
 # %% ../nbs/05_summary.ipynb #b8df2a11
 def quick_summary(
-    frame: pd.DataFrame,  # the data set
+    frame: Any,  # the data set: a frame, or an Ibis table / Spark DataFrame / file or folder scanned by the engine
     target: str | None = None,  # the target column; relations and leakage need it
     task: str | None = None,  # classification or regression; None: inferred from the target
     bins: int = BINS,  # histogram bins
@@ -427,6 +433,8 @@ def quick_summary(
 ) -> Summary:
     "The quick summary: per-column statistics and flags, relations to the target, correlations, duplicates."
     start = time.perf_counter()
+    if not isinstance(frame, pd.DataFrame):  # a lazy table: scanned by its engine, a sample for the rest
+        return _table_summary(engine.open_table(frame), target, task, bins, top, seed, max_categories, start)
     names = [str(c) for c in frame.columns]
     if len(set(names)) != len(names):
         raise DataError(f"the data: duplicate column names: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
@@ -493,3 +501,51 @@ def _collect_flags(
     if summary.rows < FEW_ROWS:
         flags.append(_flag(None, "few_rows", f"{summary.rows} rows"))
     return flags
+
+# %% ../nbs/05_summary.ipynb #5e1f2a02
+EXACT_DISTINCT_ROWS = 200_000  # past this many rows, distinct counts come from the engine's HyperLogLog sketch
+HLL_ERROR = "about 2% relative error"  # DuckDB's and Spark's approx_count_distinct (HyperLogLog) at their defaults
+
+def _table_summary(table: Any, target: str | None, task: str | None, bins: int, top: int, seed: int,
+                   max_categories: int, start: float) -> Summary:
+    "`quick_summary` of an Ibis table: exact counts and moments by the engine, the rest from a seeded sample."
+    names = list(table.columns)
+    if target is not None and target not in names:
+        raise column_not_found(target, names)
+    rows = int(table.count().execute())
+    sample = engine.sample_frame(table, SAMPLE_ROWS, seed, rows)
+    summary = quick_summary(sample, target, task, bins, top, seed, max_categories)
+    exact = rows <= EXACT_DISTINCT_ROWS
+    aggs: dict[str, Any] = {"__distinct_rows": engine.distinct_rows(table)} if names else {}
+    for i, name in enumerate(names):
+        col = table[name]
+        aggs[f"m{i}"] = engine.missing(col).cast("int64").sum()
+        aggs[f"d{i}"] = (col.nunique() if exact else col.approx_nunique())
+        t = col.type()
+        if t.is_numeric() and not t.is_boolean() and summary.columns[name]["kind"] == "numeric":
+            x = col.cast("float64")
+            finite = ~engine.missing(x) & (x.abs() != float("inf"))
+            aggs.update({f"lo{i}": x.min(where=finite), f"hi{i}": x.max(where=finite), f"mean{i}": x.mean(where=finite),
+                         f"std{i}": x.std(where=finite)})
+    got = table.aggregate(**aggs).to_pandas().iloc[0] if aggs else {}
+    for i, name in enumerate(names):
+        info = summary.columns[name]
+        gone = int(got[f"m{i}"] or 0)
+        count = rows - gone
+        info.update(rows=rows, missing=gone, missing_share=gone / rows if rows else 0.0, count=count,
+                    distinct=min(int(got[f"d{i}"]), count))
+        info["distinct_share"] = info["distinct"] / count if count else 0.0
+        if f"lo{i}" in got and count:
+            info.update(min=float(got[f"lo{i}"]), max=float(got[f"hi{i}"]), mean=float(got[f"mean{i}"]),
+                        std=float(got[f"std{i}"]) if pd.notna(got[f"std{i}"]) else 0.0)
+        if not exact:
+            info["approximate"] = {"distinct": f"HyperLogLog, {HLL_ERROR}"}
+        kept = [f for f in info["flags"] if f in ("leakage",)]
+        info["flags"] = _column_flags(name, info, table[name].type().is_integer()) + kept
+    summary.rows = rows
+    summary.duplicate_rows = rows - int(got["__distinct_rows"]) if names else 0
+    summary.source = {"engine": engine.engine_of(table), "rows_scanned": rows, "sample_rows": len(sample),
+                      "distinct": "distinct counts exact" if exact else f"distinct counts approximate (HyperLogLog, {HLL_ERROR})"}
+    summary.flags = _collect_flags(summary)
+    summary.seconds = time.perf_counter() - start
+    return summary

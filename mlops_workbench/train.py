@@ -22,6 +22,7 @@ from sklearn.model_selection import (
     RandomizedSearchCV,
     StratifiedKFold,
     cross_validate,
+    train_test_split,
 )
 from sklearn.pipeline import Pipeline
 
@@ -33,7 +34,7 @@ from .tracking import TrackedRun, Tracker, track
 
 # %% auto #0
 __all__ = ['Leaderboard', 'leaderboard_view', 'make_cv', 'compare', 'rebuild_leaderboard', 'Tuning', 'tune', 'fit_final',
-           'TrainOutputs', 'compare_from_settings']
+           'sample_training', 'TrainOutputs', 'compare_from_settings']
 
 # %% ../nbs/10a_train.ipynb #bf73b411
 @dataclass
@@ -387,6 +388,26 @@ def fit_final(
     model.fit(frame.drop(columns=[target]), frame[target])
     return model, time.perf_counter() - start
 
+# %% ../nbs/10a_train.ipynb #6a3b4c02
+def sample_training(
+    frame: pd.DataFrame,  # the training split
+    target: str,  # the target column
+    max_rows: int | None,  # the most rows to train on; None: all
+    seed: int = 42,  # the sample's seed
+    task: str = "classification",  # classification (stratified by the target) or regression (uniform)
+) -> tuple[pd.DataFrame, str]:
+    "The training split cut to `max_rows` by a seeded (stratified) sample, and a sentence saying so (\"\" when not cut)."
+    if max_rows is None or len(frame) <= max_rows:
+        return frame, ""
+    if max_rows < 1:
+        raise BadInput(f"[models] max_train_rows = {max_rows}: expected a whole number >= 1")
+    y = frame[target]
+    stratify = y if task == "classification" and y.value_counts().min() >= 2 and y.nunique() <= max_rows else None
+    kept, _ = train_test_split(frame, train_size=max_rows, random_state=seed, stratify=stratify)
+    how = "stratified by the target" if stratify is not None else "uniform"
+    return kept, (f"trained on a seeded random sample of {max_rows:,} of {len(frame):,} training rows "
+                  f"({how}, seed {seed}; [models] max_train_rows = {max_rows:,})")
+
 # %% ../nbs/10a_train.ipynb #609d36c4
 @dataclass
 class TrainOutputs(StageOutputs):
@@ -412,6 +433,7 @@ class TrainOutputs(StageOutputs):
     model: str = ""  # the skops model file, in the stage folder
     leaderboard: str = ""  # the leaderboard CSV, in the stage folder
     training_rows: str = ""  # the training split's row hashes (`data.row_hashes`, .npy), in the stage folder
+    train_sample: str = ""  # how the training split was sampled past `[models] max_train_rows` ("" when it was not)
 
 # %% ../nbs/10a_train.ipynb #01879550
 def compare_from_settings(

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .contract import SEVERITIES, ColumnContract, Contract, load_contract, plain_value
+from . import engine
+from .contract import COLUMN_CHECKS, SEVERITIES, ColumnContract, Contract, load_contract, plain_value
 from .core import BadInput, Settings, write_atomic
 from .data import load_data, row_hashes
 from .reports import html_page
@@ -129,13 +130,13 @@ def _column_failures(
 
 # %% ../nbs/07_validation.ipynb #f44064aa
 def _table_failures(
-    batch: pd.DataFrame,  # the batch
+    present: list[str],  # the batch's columns
+    rows: int,  # its row count
     contract: Contract,  # the contract
-    n_examples: int,  # examples per failure
+    duplicates: tuple[int, list[Any]] = (0, []),  # rows that repeat an earlier row, and a few of them
 ) -> list[Failure]:
     "Run the enabled table checks: required and extra columns, row count, duplicate rows."
     checks = {k: p for k, p in contract.table.items() if p.get("enabled", True)}
-    present = list(batch.columns)
     out = []
     if "required_columns" in checks:
         required = [n for n, c in contract.columns.items() if c.required and c.role != "ignored"]
@@ -151,18 +152,23 @@ def _table_failures(
                                len(extra) / max(len(present), 1), "no columns beyond the contract", [{"column": n} for n in extra]))
     if "row_count" in checks:
         lo, hi = checks["row_count"].get("min"), checks["row_count"].get("max")
-        if (lo is not None and len(batch) < lo) or (hi is not None and len(batch) > hi):
-            out.append(Failure("", "row_count", checks["row_count"]["severity"], len(batch), 1.0,
+        if (lo is not None and rows < lo) or (hi is not None and rows > hi):
+            out.append(Failure("", "row_count", checks["row_count"]["severity"], rows, 1.0,
                                f"between {lo if lo is not None else 0} and {hi if hi is not None else 'any number of'} rows",
-                               [{"rows": len(batch)}]))
-    if "duplicate_rows" in checks and len(batch) and len(batch.columns):
-        dup = pd.Series(row_hashes(batch)).duplicated().to_numpy()
-        count = int(np.count_nonzero(dup))
-        if count and count / len(batch) > checks["duplicate_rows"]["max_share"]:
-            rows = batch.index[np.flatnonzero(dup)[:n_examples]]
-            out.append(Failure("", "duplicate_rows", checks["duplicate_rows"]["severity"], count, count / len(batch),
-                               f"at most {checks['duplicate_rows']['max_share']:.1%} repeated rows", [{"row": plain_value(r)} for r in rows]))
+                               [{"rows": rows}]))
+    count, examples = duplicates
+    if "duplicate_rows" in checks and count and count / rows > checks["duplicate_rows"]["max_share"]:
+        out.append(Failure("", "duplicate_rows", checks["duplicate_rows"]["severity"], count, count / rows,
+                           f"at most {checks['duplicate_rows']['max_share']:.1%} repeated rows", [{"row": plain_value(r)} for r in examples]))
     return out
+
+def _duplicates(batch: pd.DataFrame, contract: Contract, n_examples: int) -> tuple[int, list[Any]]:
+    "Rows that repeat an earlier row (by their hashes), and the first few of them; (0, []) when the check is off."
+    if not (contract.table.get("duplicate_rows", {}).get("enabled", True) and "duplicate_rows" in contract.table
+            and len(batch) and len(batch.columns)):
+        return 0, []
+    dup = pd.Series(row_hashes(batch)).duplicated().to_numpy()
+    return int(np.count_nonzero(dup)), list(batch.index[np.flatnonzero(dup)[:n_examples]])
 
 # %% ../nbs/07_validation.ipynb #517cf764
 @dataclass
@@ -173,6 +179,7 @@ class ValidationResult:
     columns: list[str]  # the batch's columns
     contract_version: int  # the version of the contract applied
     checks_run: int  # how many checks were applied
+    engine: str = "pandas"  # what ran the checks: pandas (a frame in memory), duckdb or spark
 
     def counts(self) -> dict[str, int]:
         "Failed checks per severity."
@@ -189,7 +196,8 @@ class ValidationResult:
         "One line: passed or failed, with the counts."
         c = self.counts()
         verdict = "passed" if self.passed(fail_on) else "FAILED"
-        return f"validation {verdict}: {c['error']} error(s), {c['warn']} warning(s) in {self.checks_run} checks on {self.rows} rows"
+        on = "" if self.engine == "pandas" else f" scanned by {self.engine}"
+        return f"validation {verdict}: {c['error']} error(s), {c['warn']} warning(s) in {self.checks_run} checks on {self.rows} rows{on}"
 
     def messages(self, severity: str | None = None) -> list[str]:
         "One line per failure (optionally of one severity)."
@@ -207,6 +215,7 @@ class ValidationResult:
         "The result as plain data (the JSON report)."
         return {"passed": self.passed(fail_on), "fail_on": fail_on, "summary": self.summary(fail_on), "rows": self.rows,
                 "columns": self.columns, "contract_version": self.contract_version, "checks_run": self.checks_run,
+                "engine": self.engine, "rows_scanned": self.rows,
                 "counts": self.counts(), "failures": [asdict(f) for f in self.failures]}
 
     def to_json(self, fail_on: str = "error") -> str:
@@ -231,19 +240,145 @@ class ValidationResult:
 
 # %% ../nbs/07_validation.ipynb #1a2915c9
 def validate(
-    batch: pd.DataFrame | str | os.PathLike,  # the batch (or its CSV/Parquet path)
+    batch: Any,  # the batch: a frame, a CSV/Parquet file or folder of Parquet files, an Ibis table, a Spark DataFrame
     contract: Contract | str | os.PathLike,  # the contract (or its YAML path)
     examples: int = 5,  # example rows kept per failure
+    settings: Settings | None = None,  # `[data] engine`: duckdb (default) or spark
 ) -> ValidationResult:
     "Validate a batch against a contract, collecting every failure with its count and example rows."
     contract = contract if isinstance(contract, Contract) else load_contract(contract)
+    if engine.is_lazy(batch, settings):
+        return _validate_table(engine.open_table(batch, engine.project_connection(settings)), contract, examples)
     batch = load_data(batch)
     if not all(isinstance(c, str) for c in batch.columns):
         batch = batch.rename(columns=str)
-    failures = _table_failures(batch, contract, examples)
+    failures = _table_failures(list(batch.columns), len(batch), contract, _duplicates(batch, contract, examples))
     checks_run = sum(p.get("enabled", True) for p in contract.table.values())
     for name, spec in contract.columns.items():
         if name in batch.columns and spec.role != "ignored":
             failures += _column_failures(batch[name], spec, examples)
             checks_run += sum(p.get("enabled", True) for p in spec.checks.values())
     return ValidationResult(failures, len(batch), list(batch.columns), contract.version, checks_run)
+
+# %% ../nbs/07_validation.ipynb #7a1b0c02
+def _cast_values(col: Any, kind: str) -> tuple[Any, Any]:
+    "The column as the contract's kind, and a mask of present values that do not fit it (None: all fit)."
+    import ibis
+    t = col.type()
+    if kind == "numeric":
+        if t.is_numeric() and not t.is_boolean():
+            return col, None
+        values = col.cast("string").try_cast("float64") if t.is_string() else ibis.null("float64")
+    elif kind == "datetime":
+        if t.is_timestamp() or t.is_date():
+            return col, None
+        values = col.try_cast("timestamp") if t.is_string() else ibis.null("timestamp")
+    elif kind == "boolean":
+        if t.is_boolean():
+            return col, None
+        words = [w for w in _BOOL_WORDS if isinstance(w, str)]
+        values = ibis.ifelse(col.isin(words), col, ibis.null("string")) if t.is_string() else ibis.null("string")
+    else:
+        if t.is_string():
+            return col, None
+        return col.cast("string"), ~col.isnull()
+    return values, values.isnull() & ~engine.missing(col)
+
+def _check_masks(
+    table: Any,  # the batch as an Ibis table
+    spec: ColumnContract,  # one column's contract
+) -> list[tuple[str, Any, Any, str]]:
+    "(check, failing-row mask, value shown, expected) for each enabled row check of one column (`unique` apart)."
+    col = table[spec.name]
+    checks = {k: p for k, p in spec.checks.items() if p.get("enabled", True)}
+    values, wrong = _cast_values(col, spec.kind)
+    gone = engine.missing(values) if values is not col else engine.missing(col)
+    out = []
+    if "dtype" in checks and wrong is not None:
+        out.append(("dtype", wrong, col, f"{spec.kind} values"))
+    if "missing" in checks:
+        out.append(("missing", engine.missing(col), col, ""))
+    if "range" in checks and spec.kind in ("numeric", "datetime"):
+        lo, hi = checks["range"].get("min"), checks["range"].get("max")
+        if spec.kind == "datetime":
+            lo, hi = (None if b is None else pd.Timestamp(b).tz_localize(None).to_pydatetime() for b in (lo, hi))
+        mask = None
+        for bound, outside in ((lo, lambda b: values < b), (hi, lambda b: values > b)):
+            if bound is not None:
+                mask = outside(bound) if mask is None else mask | outside(bound)
+        if mask is not None:
+            out.append(("range", mask & ~gone, col, f"within [{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"))
+    if "categories" in checks:
+        allowed = checks["categories"]["values"]
+        t = values.type()
+        same = [a for a in allowed if (isinstance(a, str) if t.is_string() else isinstance(a, bool) if t.is_boolean()
+                                       else isinstance(a, (int, float)) and not isinstance(a, bool))]
+        shown = ", ".join(map(str, allowed[:10])) + (", ..." if len(allowed) > 10 else "")
+        out.append(("categories", (~values.isin(same) if same else ~gone) & ~gone, col, f"one of {shown}"))
+    if "pattern" in checks:
+        regex = checks["pattern"]["regex"]
+        text = values if values.type().is_string() else values.cast("string")
+        out.append(("pattern", ~text.re_search(f"^(?:{regex})") & ~gone, col, f"matches {regex}"))
+    return out
+
+# %% ../nbs/07_validation.ipynb #7a1b0c03
+def _engine_examples(table: Any, mask: Any, shown: Any, n: int) -> list[dict[str, Any]]:
+    "The first `n` rows (by position in the scan) where `mask` holds, with their values: a LIMIT query."
+    import ibis
+    if n <= 0:
+        return []
+    picked = table.select(row=ibis.row_number(), value=shown, hit=mask.fill_null(False)).filter(lambda t: t.hit).limit(n)
+    frame = picked.to_pandas()
+    return [{"row": int(r), "value": None if pd.isna(v) else plain_value(v)} for r, v in zip(frame["row"], frame["value"])]
+
+def _validate_table(
+    table: Any,  # the batch as an Ibis table
+    contract: Contract,  # the contract
+    n_examples: int,  # example rows per failure
+) -> ValidationResult:
+    "Validate an Ibis table: every count in one aggregate query, examples of failed checks as LIMIT queries."
+    present = list(table.columns)
+    counted: dict[str, Any] = {"__rows": table.count()}
+    masks = {}
+    for name, spec in contract.columns.items():
+        if name in present and spec.role != "ignored":
+            for check, mask, shown, expected in _check_masks(table, spec):
+                key = f"__{len(masks)}"
+                masks[key] = (spec, check, mask, shown, expected)
+                counted[key] = mask.fill_null(False).cast("int64").sum()
+    table_on = {k: p for k, p in contract.table.items() if p.get("enabled", True)}
+    if "duplicate_rows" in table_on and present:
+        counted["__distinct"] = engine.distinct_rows(table)
+    totals = {k: (0 if pd.isna(v) else int(v)) for k, v in table.aggregate(**counted).to_pandas().iloc[0].items()}
+    rows = totals["__rows"]
+    n = max(rows, 1)
+    failures = _table_failures(present, rows, contract, (rows - totals.get("__distinct", rows), []))  # counted only
+    checks_run = sum(p.get("enabled", True) for p in contract.table.values())
+    for name, spec in contract.columns.items():
+        if name in present and spec.role != "ignored":
+            checks_run += sum(p.get("enabled", True) for p in spec.checks.values())
+    for key, (spec, check, mask, shown, expected) in masks.items():
+        count = totals[key]
+        severity = spec.checks[check]["severity"]
+        if check == "missing":
+            limit = spec.checks["missing"]["max_share"]
+            if not (count and count / n > limit):
+                continue
+            expected = "no missing values" if limit == 0 else f"at most {limit:.1%} missing"
+        if count:
+            failures.append(Failure(spec.name, check, severity, count, count / n, expected,
+                                    _engine_examples(table, mask, shown, n_examples)))
+    for name, spec in contract.columns.items():
+        if name in present and spec.role != "ignored" and spec.checks.get("unique", {}).get("enabled", False):
+            col = table[name]
+            groups = table.filter(~engine.missing(col)).group_by(name).agg(k=lambda t: t.count())
+            total = groups.filter(groups.k > 1).k.sum().execute()  # NULL (None or NaN) when nothing repeats
+            count = 0 if pd.isna(total) else int(total)
+            if count:
+                repeated = groups.filter(groups.k > 1)[name]
+                failures.append(Failure(name, "unique", spec.checks["unique"]["severity"], count, count / n, "no repeated values",
+                                        _engine_examples(table, col.isin(repeated), col, n_examples)))
+    columns, checks = list(contract.columns), list(COLUMN_CHECKS)  # the pandas path's order: by column, then check
+    failures.sort(key=lambda f: (f.column != "", columns.index(f.column) if f.column else 0,
+                                 checks.index(f.check) if f.column else 0))
+    return ValidationResult(failures, rows, present, contract.version, checks_run, engine.engine_of(table))

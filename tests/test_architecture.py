@@ -21,8 +21,10 @@ STAGES = sorted((PACKAGE / "stages").glob("*.ipynb"))
 LIBRARY = [
     "core", "data", "reports", "engine",  # engine: future
     "distributions", "summary", "profile", "contract", "validation", "drift", "tracking", "alerts", "candidates", "train", "diagnostics",
-    "registry", "evaluate", "steps", "runs", "pipeline", "project",
-    "schedule", "dashboard", "serve",  # future
+    "registry", "evaluate", "steps", "runs",
+    "dashboard",  # before pipeline, which refreshes the static dashboard at the end of every run
+    "pipeline", "project",
+    "schedule", "serve",  # future
 ]
 WIDGETS = ["widgets", "explorer", "review", "compare", "form"]
 ORDER = [*LIBRARY, *WIDGETS, "cli"]
