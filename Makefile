@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench docs lint clean venv browser postgres java check-clean nbtest pytest
+.PHONY: demo test bench docs lint clean venv browser postgres java check-clean nbtest pytest airflow-check
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ postgres:
 # A Java runtime for Spark's local mode (the Spark test runs `local[2]`).
 java:
 	@command -v java >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q openjdk-17-jre-headless >/dev/null)
+
+# Airflow's own DagBag loads the DAG file `mlops-wb schedule --format airflow` writes, in a virtual environment of
+# its own (Airflow is not a workbench dependency). Not part of `make test`: building that environment takes minutes.
+AIRFLOW_VENV := .venv-airflow
+airflow-check: venv
+	@test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet apache-airflow
+	$(BIN)/python tools/airflow_check.py $(AIRFLOW_VENV)/bin/python
 
 demo: venv
 	$(BIN)/mlops-wb demo --dir .
@@ -54,6 +62,6 @@ lint: venv
 	@git diff --exit-code --stat -- nbs
 
 clean:
-	rm -rf $(VENV) _docs _proc build dist *.egg-info .pytest_cache .ruff_cache .hypothesis demo-project mlruns.db mlartifacts
+	rm -rf $(VENV) $(AIRFLOW_VENV) _docs _proc build dist *.egg-info .pytest_cache .ruff_cache .hypothesis demo-project mlruns.db mlartifacts
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find reports -mindepth 1 ! -name README.md ! -name .gitkeep -exec rm -rf {} +

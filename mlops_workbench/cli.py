@@ -22,8 +22,8 @@ from .core import Settings, WorkbenchError
 
 # %% auto #0
 __all__ = ['cli', 'echo_json', 'main', 'init', 'run', 'runs', 'demo', 'contract', 'contract_infer', 'validate_command',
-           'drift_command', 'profile_command', 'dashboard_command', 'serve_command', 'package_command',
-           'monitor_command', 'feedback_command', 'shadow_command']
+           'drift_command', 'profile_command', 'dashboard_command', 'schedule_command', 'serve_command',
+           'package_command', 'monitor_command', 'feedback_command', 'shadow_command']
 
 # %% ../nbs/30_cli.ipynb #71f501b3
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -129,12 +129,10 @@ def _parse_parameters(pairs: tuple[str, ...], params_file: Path | None) -> dict:
     return params
 
 def _report_run(record, as_json: bool) -> None:
-    "Print a run's outcome: a line per stage, then where its reports are."
+    "Print a run's outcome: where its reports are (the stages were shown as they ran), or its record as JSON."
     if as_json:
         echo_json(record.to_dict())
         return
-    for stage in record.stages:
-        click.echo(f"  {stage.name:<10} {stage.status:<10} {stage.seconds:7.1f}s  {stage.html or ''}", err=True)
     click.echo(f"run {record.run_id} {record.status}: reports in {record.run_dir}")
 
 @cli.command()
@@ -147,54 +145,83 @@ def _report_run(record, as_json: bool) -> None:
               help="Seconds one cell may run (default: no limit); a cell past it is retried like a dead kernel.")
 @click.option("--retries", type=click.IntRange(min=0), default=1, show_default=True, metavar="N",
               help="Further attempts, each in a new kernel, for a stage whose kernel died or whose cell timed out.")
+@click.option("--wait", is_flag=True, help="Queue behind a run holding the project's lock instead of exiting 1.")
+@click.option("--run-id", default=None, metavar="ID", help="The run's id (default: time plus random hex).")
+@click.option("--rerun", "rerun_id", default=None, metavar="ID",
+              help="Rerun a recorded run with its stages, parameters and seed; exit 2 if its data or contract changed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON.")
 def run(pairs: tuple[str, ...], params_file: Path | None, stages: str | None, settings_path: Path | None, kernel: str,
-        timeout: int | None, retries: int, as_json: bool) -> None:
+        timeout: int | None, retries: int, wait: bool, run_id: str | None, rerun_id: str | None, as_json: bool) -> None:
     "A production run: execute the stage notebooks headless, record the run; exit 1 if a check fails, 3 on a fault."
-    from mlops_workbench.pipeline import run_pipeline
+    from mlops_workbench.core import BadInput
+    from mlops_workbench.pipeline import Progress, rerun_pipeline, run_pipeline
     settings = _load_project_settings(settings_path)
-    chosen = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
-    record = run_pipeline(settings, chosen, _parse_parameters(pairs, params_file), kernel_name=kernel, retries=retries,
-                          timeout=timeout)
+    options = {"kernel_name": kernel, "retries": retries, "timeout": timeout, "wait": wait, "run_id": run_id,
+               "progress": Progress()}
+    if rerun_id:
+        if pairs or params_file or stages:
+            raise BadInput("--rerun takes the recorded stages and parameters: drop -p, --params-file and --stages")
+        record = rerun_pipeline(settings, rerun_id, **options)
+    else:
+        chosen = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
+        record = run_pipeline(settings, chosen, _parse_parameters(pairs, params_file), **options)
     _report_run(record, as_json)
+    if record.rerun_of and not as_json:
+        same = {k: {True: "identical", False: "DIFFERENT", None: "none"}[record.reproduced.get(k)]
+                for k in ("leaderboard", "holdout_metrics")}
+        click.echo(f"rerun of {record.rerun_of}: leaderboard {same['leaderboard']}, holdout metrics {same['holdout_metrics']}")
     record.raise_for_status()
 
 # %% ../nbs/30_cli.ipynb #49af4b7c
+def _lineage_line(row: dict) -> str:
+    "One run of the history: id, start, status, duration and lineage, in columns."
+    fp = (row["data_fingerprint"] or "-").removeprefix("sha256:")[:12]
+    metric = "-" if row["primary_metric"] is None else f"{row['primary_metric']:.4f}"
+    return (f"{row['run_id']:<22}  {row['started'][:19]:<19}  {row['status']:<11}  {row['seconds']:7.1f}s  {fp:<12}  "
+            f"{row['contract_version'] or '-'!s:>8}  {metric:>7}  {row['model_version'] or '-'!s:>5}")
+
 @cli.command()
 @click.argument("words", nargs=-1, metavar="[show] [ID]")
+@click.option("--model", default=None, metavar="NAME@ALIAS|NAME/VERSION", help="Show the run that produced this model version.")
 @click.option("--settings", "settings_path", type=click.Path(path_type=Path), help="The settings.ini (default: found upwards).")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def runs(words: tuple[str, ...], settings_path: Path | None, as_json: bool) -> None:
-    "Run history, newest first; `runs show ID` (or `runs ID`) shows one run with its stages and lineage."
+def runs(words: tuple[str, ...], model: str | None, settings_path: Path | None, as_json: bool) -> None:
+    "Run history with lineage, newest first; `runs show ID` (or `runs ID`, or `--model`) shows one run in full."
     from mlops_workbench.core import BadInput
-    from mlops_workbench.runs import list_runs, load_run
+    from mlops_workbench.runs import find_model_run, list_runs, load_run
     words = words[1:] if words[:1] == ("show",) else words
-    if len(words) > 1:
-        raise BadInput(f"runs: expected at most one run id, got {' '.join(words)}")
-    run_id = words[0] if words else None
+    if len(words) > 1 or (words and model):
+        raise BadInput(f"runs: expected one run id or --model, got {' '.join(words)} {model or ''}".rstrip())
     settings = _load_project_settings(settings_path)
-    if run_id:
-        record = load_run(settings, run_id)
+    if words or model:
+        record = find_model_run(settings, model) if model else load_run(settings, words[0])
         if as_json:
-            echo_json(record.to_dict())
+            echo_json({**record.to_dict(), "lineage": record.lineage()})
             return
+        lineage = record.lineage()
         click.echo(f"run {record.run_id} ({record.project}) {record.status}, exit {record.exit_code}, {record.seconds:.1f}s")
         click.echo(f"  started {record.started}, finished {record.finished}; folder {record.run_dir}")
         click.echo(f"  MLflow run {record.mlflow_run_id} at {record.tracking_uri}; code {record.code_version}")
+        click.echo(f"  data {lineage['data_fingerprint']}; contract v{lineage['contract_version']}; "
+                   f"{record.primary_metric} {lineage['primary_metric']}; model version {lineage['model_version']}")
+        click.echo(f"  environment {Path(record.run_dir) / record.environment if record.environment else '-'}; "
+                   f"seed {record.seed}" + (f"; rerun of {record.rerun_of} {record.reproduced}" if record.rerun_of else ""))
         for stage in record.stages:
             click.echo(f"  {stage.name:<10} {stage.status:<10} {stage.seconds:7.1f}s  {stage.error}")
             for key, value in stage.outputs.items():
                 click.echo(f"      {key}: {value}")
+        for alert in record.alerts:
+            click.echo(f"  alert {alert['event']}: {'delivered' if alert['delivered'] else 'NOT delivered: ' + str(alert['error'])}")
         if record.exit_reason:
             click.echo(f"  reason: {record.exit_reason}")
         return
-    records = list_runs(settings)
+    rows = [r.summary() for r in list_runs(settings)]
     if as_json:
-        echo_json([r.to_dict() for r in records])
+        echo_json(rows)
         return
-    for r in records:
-        stages = " ".join(f"{s.name}:{s.status}" for s in r.stages)
-        click.echo(f"{r.run_id}  {r.status:<11} exit {r.exit_code}  {r.seconds:7.1f}s  {stages}")
+    click.echo(f"{'run':<22}  {'started':<19}  {'status':<11}  {'duration':>8}  {'data':<12}  {'contract':>8}  {'metric':>7}  {'model':>5}")
+    for row in rows:
+        click.echo(_lineage_line(row))
 
 # %% ../nbs/30_cli.ipynb #0ff9405d
 @cli.command()
@@ -373,6 +400,23 @@ def dashboard_command(host: str | None, port: int | None, token: str | None, sta
         return
     check_bind(host or settings.dashboard.host, settings.dashboard.token if token is None else token)
     serve_dashboard(settings, host, port, token)
+
+# %% ../nbs/30_cli.ipynb #5c4e1003
+@cli.command("schedule")
+@click.option("--cron", "cron", required=True, metavar="EXPR", help="A five-field cron expression, e.g. '0 3 * * *'.")
+@click.option("--format", "fmt", type=click.Choice(["cron", "airflow", "k8s"]), default="cron", show_default=True)
+@click.option("-p", "--parameter", "pairs", multiple=True, metavar="NAME=VALUE", help="A stage notebook parameter (repeatable).")
+@click.option("--retries", type=click.IntRange(min=0), default=1, show_default=True, help="`mlops-wb run --retries` (and Airflow's).")
+@click.option("--image", default="mlops-workbench:latest", show_default=True, help="k8s: the container image.")
+@click.option("--claim", default="", help="k8s: the persistent volume claim holding the project (default: <project>-project).")
+@click.option("--settings", "settings_path", type=click.Path(path_type=Path), help="The settings.ini (default: found upwards).")
+def schedule_command(cron: str, fmt: str, pairs: tuple[str, ...], retries: int, image: str, claim: str,
+                     settings_path: Path | None) -> None:
+    "Print a crontab line, an Airflow DAG file or a Kubernetes CronJob that runs `mlops-wb run` on a schedule."
+    from mlops_workbench.schedule import schedule_entry
+    settings = _load_project_settings(settings_path)
+    options = {"retries": retries, **({"image": image, "claim": claim} if fmt == "k8s" else {})}
+    click.echo(schedule_entry(settings, cron, fmt, _parse_parameters(pairs, None), **options), nl=False)
 
 # %% ../nbs/30_cli.ipynb #f24b3f54
 def _serving_settings(settings_path: Path | None) -> Settings:

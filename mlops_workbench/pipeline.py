@@ -13,6 +13,7 @@ import os
 import shlex
 import subprocess
 import sys
+import threading
 import time
 import typing
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,7 @@ import nbformat
 import papermill
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
+from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError
 
 from mlops_workbench.core import (
@@ -37,18 +39,24 @@ from mlops_workbench.core import (
 from mlops_workbench.runs import (
     RunRecord,
     StageRecord,
+    compare_runs,
+    load_run,
+    lock_holder,
     new_run_id,
+    record_environment,
     run_lock,
     runs_dir,
 )
 
+from .alerts import send_alert
 from .dashboard import refresh_dashboard
 from .steps import STAGES
 from .tracking import TrackedRun, Tracker
 
 # %% auto #0
-__all__ = ['RESERVED_PARAMETERS', 'packaged_stage', 'stage_notebooks', 'declared_parameters', 'coerce_parameter',
-           'stage_parameters', 'OrphanSafeKernelManager', 'notebook_html', 'execute_stage', 'run_pipeline']
+__all__ = ['RESERVED_PARAMETERS', 'WARM_UP', 'packaged_stage', 'stage_notebooks', 'declared_parameters', 'coerce_parameter',
+           'stage_parameters', 'OrphanSafeKernelManager', 'start_kernel', 'WarmKernel', 'notebook_html',
+           'execute_stage', 'Progress', 'run_alerts', 'run_pipeline', 'rerun_differences', 'rerun_pipeline']
 
 # %% ../nbs/14a_pipeline.ipynb #0d621dc1
 RESERVED_PARAMETERS: tuple[str, ...] = ("settings_path", "run_dir", "interactive", "parent_run_id")
@@ -167,6 +175,66 @@ class OrphanSafeKernelManager(AsyncKernelManager):
             return cmd
         return [sys.executable, "-I", "-S", "-c", _DIE_WITH_PARENT, str(os.getpid()), *cmd]
 
+# %% ../nbs/14a_pipeline.ipynb #7a1c3e02
+WARM_UP = "import mlops_workbench.steps"  # what a pre-started stage kernel imports before its stage runs
+
+def start_kernel(
+    kernel_name: str,  # the Jupyter kernel
+    cwd: Path,  # its working directory
+    env: Mapping[str, str] | None = None,  # environment variables added to this process's
+) -> OrphanSafeKernelManager:
+    "Start a stage kernel that dies with this process (call it from the thread that outlives the kernel)."
+    km = OrphanSafeKernelManager(kernel_name=kernel_name)
+    run_sync(km.start_kernel)(extra_arguments=["--IPKernelApp.log_level=CRITICAL"], cwd=str(cwd),
+                              env={**os.environ, **(env or {})})
+    return km
+
+class WarmKernel:
+    "A stage kernel started now and warmed up (`WARM_UP` imported) in a background thread, for a stage to come."
+
+    def __init__(
+        self,
+        kernel_name: str,  # the Jupyter kernel
+        cwd: Path,  # its working directory
+        env: Mapping[str, str] | None = None,  # environment variables added to this process's
+        warm_up: str = WARM_UP,  # code run silently before the stage (nothing if empty)
+    ):
+        self.km: OrphanSafeKernelManager | None = None
+        with contextlib.suppress(Exception):  # a kernel that cannot start: the stage starts its own and reports why
+            self.km = start_kernel(kernel_name, cwd, env)
+        self._thread = threading.Thread(target=self._warm, args=(warm_up,), daemon=True)
+        self._thread.start()
+
+    def _warm(self, code: str) -> None:
+        "Run `code` in the kernel and wait for its reply (errors are left for the stage to meet)."
+        if self.km is None or not code:
+            return
+        with contextlib.suppress(Exception):
+            client = self.km.blocking_client()
+            client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
+            try:
+                msg_id = client.execute(code, silent=True, store_history=False)
+                while client.get_shell_msg(timeout=600)["parent_header"].get("msg_id") != msg_id:
+                    pass
+            finally:
+                client.stop_channels()
+
+    def take(self) -> OrphanSafeKernelManager | None:
+        "The kernel, once warm; None if it could not start."
+        self._thread.join()
+        return self.km
+
+    def discard(self) -> None:
+        "Shut the kernel down unused."
+        km, self.km = self.take(), None
+        _shutdown(km)
+
+def _shutdown(km: OrphanSafeKernelManager | None) -> None:
+    "Shut a stage kernel down at once (its notebook is saved already)."
+    if km is not None:
+        with contextlib.suppress(Exception):
+            run_sync(km.shutdown_kernel)(now=True)
+
 # %% ../nbs/14a_pipeline.ipynb #8bc4af90
 def notebook_html(
     notebook: str | os.PathLike,  # an executed notebook
@@ -195,15 +263,20 @@ def execute_stage(
     kernel_name: str = "python3",  # Jupyter kernel to run it in
     retries: int = 1,  # further attempts, each in a new kernel, when the kernel dies or a cell times out
     timeout: int | None = None,  # seconds a cell may run (None: no limit)
+    kernel: WarmKernel | None = None,  # a kernel started for this stage (default: one is started now)
+    env: Mapping[str, str] | None = None,  # environment variables for the kernels this call starts
+    on_cell: typing.Callable[[int], None] | None = None,  # called with the index of each code cell that ends
 ) -> tuple[int, str, int | None]:
     "Run one stage with papermill; return (exit code, one-line error, failing cell's execution count)."
     tmp = output.with_name(f".{output.stem}.tmp{output.suffix}")
+    hook = (lambda cell, cell_index, **_: on_cell(cell_index)) if on_cell else None
     for attempt in range(1, retries + 2):
+        km = kernel.take() if kernel is not None and attempt == 1 else None
         try:
+            km = km or start_kernel(kernel_name, cwd, env)
             papermill.execute_notebook(str(notebook), str(tmp), parameters=dict(parameters), kernel_name=kernel_name,
                                        cwd=str(cwd), progress_bar=False, log_output=False, execution_timeout=timeout,
-                                       kernel_manager_class=OrphanSafeKernelManager,
-                                       extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+                                       km=km, on_cell_complete=hook)
             return 0, "", None
         except papermill.PapermillExecutionError as e:
             known = error_type(e.ename).__name__ == e.ename
@@ -216,14 +289,75 @@ def execute_stage(
                 return 3, what, _running_cell(tmp)
             time.sleep(1)
         finally:
+            _shutdown(km)
             if tmp.exists():
                 os.replace(tmp, output)
     return 3, "unreachable", None
+
+# %% ../nbs/14a_pipeline.ipynb #7a1c3e05
+def _code_cells(notebook: Path) -> int:
+    "The number of non-empty code cells of a notebook (those nbclient runs)."
+    with contextlib.suppress(Exception):
+        return sum(c.cell_type == "code" and bool(c.source.strip()) for c in nbformat.read(notebook, as_version=4).cells)
+    return 0
+
+class Progress:
+    "Progress of a run on `stream`: tqdm bars on a terminal, a plain line per cell otherwise."
+
+    def __init__(
+        self,
+        stream: typing.TextIO | None = None,  # where to write (default: stderr)
+        bars: bool | None = None,  # tqdm bars (default: when the stream is a terminal)
+    ):
+        self.stream = stream or sys.stderr
+        self.bars = self.stream.isatty() if bars is None else bars
+        self._stages = self._cells = None
+        self.stage, self.cells, self.done, self._t = "", 0, 0, time.perf_counter()
+
+    def note(self, text: str) -> None:
+        "A line of its own (e.g. waiting for the lock)."
+        print(text, file=self.stream, flush=True)
+
+    def stage_start(self, stage: str, index: int, stages: int, cells: int) -> None:
+        "A stage starts: `index` of `stages`, with about `cells` code cells (the injected parameters included)."
+        self.stage, self.cells, self.done, self._t = stage, cells, 0, time.perf_counter()
+        if self.bars:
+            from tqdm.auto import tqdm
+            if self._stages is None:
+                self._stages = tqdm(total=stages, desc="stages", unit="stage", file=self.stream, position=0)
+            self._cells = tqdm(total=cells, desc=stage, unit="cell", file=self.stream, position=1, leave=False)
+
+    def cell_done(self, index: int) -> None:
+        "A cell of the current stage ended."
+        self.done += 1
+        if self._cells is not None:
+            self._cells.update(1)
+        elif not self.bars:
+            print(f"{self.stage}: cell {self.done}/{max(self.cells, self.done)} done ({time.perf_counter() - self._t:.1f} s)",
+                  file=self.stream, flush=True)
+
+    def stage_done(self, stage: StageRecord) -> None:
+        "A stage ended."
+        if self._cells is not None:
+            self._cells.close()
+            self._cells = None
+        if self._stages is not None:
+            self._stages.update(1)
+            self._stages.set_postfix_str(f"{stage.name} {stage.status}")
+        else:
+            print(f"{stage.name}: {stage.status} in {stage.seconds:.1f} s", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        "Close the bars."
+        if self._stages is not None:
+            self._stages.close()
 
 # %% ../nbs/14a_pipeline.ipynb #b941f055
 def _log_run(run: TrackedRun, record: RunRecord) -> None:
     "Attach the run record and the executed notebooks to the parent run, and its status as a tag."
     run.artifact(Path(record.run_dir) / "run.json")
+    if record.environment:
+        run.artifact(Path(record.run_dir) / record.environment)
     for stage in record.stages:
         for name in (stage.notebook, stage.html):
             if name and (Path(record.run_dir) / name).exists():
@@ -262,9 +396,35 @@ def _alert(settings: Settings, record: RunRecord) -> None:
             subprocess.run([*shlex.split(settings.alerts.command), str(Path(record.run_dir) / "run.json")],
                            cwd=settings.root, timeout=60, check=False)
 
+def run_alerts(
+    record: RunRecord,  # a finished run
+) -> list[tuple[str, str, str]]:
+    "The alerts a run raises, as (event, stage, reason): a drift verdict, a failed gate, a failed run; each at most once."
+    out = {s.name: s.outputs for s in record.stages}
+    alerts = []
+    if out.get("validate", {}).get("drifted"):
+        alerts.append(("drift", "validate", out["validate"].get("drift_summary", "")))
+    if out.get("evaluate") and not out["evaluate"].get("passed", True):
+        alerts.append(("gate_failed", "evaluate", "; ".join(out["evaluate"].get("failures", []))))
+    if record.status == "failed":
+        failed = next((s.name for s in record.stages if s.status == "failed"), "")
+        alerts.append(("run_failed", failed, record.exit_reason))
+    return alerts
+
+def _send_alerts(settings: Settings, record: RunRecord) -> None:
+    "POST each alert of the run to `[alerts] webhook_url` and keep the delivery records in `run.json`."
+    if not settings.alerts.webhook_url:
+        return
+    for event, stage, reason in run_alerts(record):
+        with contextlib.suppress(Exception):  # an alert never changes the run's outcome
+            record.alerts.append(send_alert(settings, event, run_id=record.run_id, stage=stage, reason=reason,
+                                            run_dir=record.run_dir))
+    record.save()
+
 # %% ../nbs/14a_pipeline.ipynb #a193d115
 def _run_stage(settings: Settings, record: RunRecord, index: int, notebook: Path, parameters: dict[str, typing.Any],
-               kernel_name: str, retries: int, timeout: int | None) -> None:
+               kernel_name: str, retries: int, timeout: int | None, kernel: WarmKernel | None = None,
+               env: Mapping[str, str] | None = None, progress: Progress | None = None) -> None:
     "Run one stage of a run: execute its notebook, render it, read its outputs, and record how it went."
     stage = record.stages[index]
     stage.status, stage.parameters = "running", parameters
@@ -274,8 +434,11 @@ def _run_stage(settings: Settings, record: RunRecord, index: int, notebook: Path
     declared = declared_parameters(notebook)
     params = {k: v for k, v in runner.items() if k in declared} | parameters
     output = Path(record.run_dir) / f"{index + 1:02d}_{stage.name}.ipynb"
+    if progress:
+        progress.stage_start(stage.name, index, len(record.stages), _code_cells(notebook) + 1)
     start = time.perf_counter()
-    code, error, cell = execute_stage(notebook, output, params, settings.root, kernel_name, retries, timeout)
+    code, error, cell = execute_stage(notebook, output, params, settings.root, kernel_name, retries, timeout, kernel, env,
+                                      progress.cell_done if progress else None)
     stage.seconds = round(time.perf_counter() - start, 3)
     stage.status = "succeeded" if code == 0 else "failed"
     stage.error, stage.failing_cell = error, cell
@@ -291,6 +454,8 @@ def _run_stage(settings: Settings, record: RunRecord, index: int, notebook: Path
         where = f"stage {stage.name}" + (f", cell {cell}" if cell else "")
         record.status, record.exit_code, record.exit_reason = "failed", code, f"{where}: {error}"
     record.save()
+    if progress:
+        progress.stage_done(stage)
 
 # %% ../nbs/14a_pipeline.ipynb #1983b7a1
 def run_pipeline(
@@ -302,6 +467,10 @@ def run_pipeline(
     retries: int = 1,  # further attempts, each in a new kernel, for a stage whose kernel died or whose cell timed out
     timeout: int | None = None,  # seconds one cell may run (None: no limit)
     on_stage: typing.Callable[[StageRecord], None] | None = None,  # called after each stage, for progress
+    wait: bool = False,  # queue behind the run holding the lock instead of refusing (exit 1)
+    progress: Progress | None = None,  # bars or lines per stage and cell
+    env: Mapping[str, str] | None = None,  # environment variables for the stage kernels (e.g. `MLOPS_WB_MODELS_SEED`)
+    rerun_of: str = "",  # the run this one reruns, for the record
 ) -> RunRecord:
     "Run the stage notebooks headless with papermill and record the run; see `RunRecord.raise_for_status`."
     notebooks = stage_notebooks(settings, stages)
@@ -309,13 +478,24 @@ def run_pipeline(
         raise BadInput("no stage notebooks to run (neither the project's notebooks/ nor the package has any)")
     per_stage = stage_parameters(notebooks, parameters or {})
     run_id = run_id or new_run_id()
+    if not run_id.replace("-", "").replace("_", "").isalnum():
+        raise BadInput(f"run id {run_id!r}: use letters, digits, - and _ only")
     run_dir = runs_dir(settings) / run_id
-    with run_lock(settings, run_id):
+    if run_dir.exists():
+        raise BadInput(f"{run_dir}: a run with id {run_id} exists already")
+    holder = lock_holder(settings) if wait else None
+    if holder is not None and progress:
+        progress.note(f"waiting for run {holder or '(unnamed)'} to release the lock")
+    with run_lock(settings, run_id, wait=float("inf") if wait else 1.0):
         run_dir.mkdir(parents=True, exist_ok=False)
+        names = list(notebooks)
+        kernel = WarmKernel(kernel_name, settings.root, env)  # starts while the run is set up
         record = RunRecord(run_id=run_id, project=settings.project.name, started=_now(), run_dir=str(run_dir),
                            parameters=dict(parameters or {}), tracking_uri=settings.tracking.uri,
-                           code_version=code_version(settings.root),
-                           stages=[StageRecord(name) for name in notebooks])
+                           code_version=code_version(settings.root), stages=[StageRecord(name) for name in names],
+                           primary_metric=settings.objective.primary_metric,
+                           seed=int((env or {}).get("MLOPS_WB_MODELS_SEED", settings.models.seed)), rerun_of=rerun_of,
+                           environment=record_environment(run_dir).name)
         record.save()
         t0 = time.perf_counter()
         closing = False
@@ -334,8 +514,10 @@ def run_pipeline(
                     if record.exit_code:
                         stage.status = "skipped"
                         continue
+                    current = kernel
+                    kernel = WarmKernel(kernel_name, settings.root, env) if index + 1 < len(names) else None
                     _run_stage(settings, record, index, notebooks[stage.name], per_stage[stage.name], kernel_name,
-                               retries, timeout)
+                               retries, timeout, current, env, progress)
                     if on_stage:
                         on_stage(stage)
                 record.status = "failed" if record.exit_code else "succeeded"
@@ -355,6 +537,52 @@ def run_pipeline(
                 record.status, record.exit_code = "failed", e.exit_code
                 record.exit_reason = f"closing the MLflow parent run: {e}"
                 record.save()
+        finally:
+            if kernel is not None:
+                kernel.discard()
+            if progress:
+                progress.close()
         _alert(settings, record)
+        _send_alerts(settings, record)
         refresh_dashboard(settings, OrphanSafeKernelManager)  # <reports>/dashboard.html; never fails the run
+    return record
+
+# %% ../nbs/14a_pipeline.ipynb #7a1c3e08
+def rerun_differences(
+    settings: Settings,  # the project's settings
+    original: RunRecord,  # the recorded run
+) -> list[str]:
+    "What changed since `original` ran, among the training data's fingerprint and the contract version."
+    from mlops_workbench.contract import load_contract
+    from mlops_workbench.data import fingerprint, load_project_data
+    recorded, out = original.lineage(), []
+    train = next((s.outputs for s in original.stages if s.name == "train" and s.outputs), None)
+    if recorded["data_fingerprint"] and settings.data.train is not None:
+        frame = (load_project_data(settings, settings.data.train, settings.data.target) if train else
+                 load_project_data(settings, original.parameters.get("data_path") or settings.data.train))
+        now = fingerprint(frame)
+        if now != recorded["data_fingerprint"]:
+            out.append(f"data {settings.data.train}: fingerprint {now[:19]}..., recorded {recorded['data_fingerprint'][:19]}...")
+    if recorded["contract_version"]:
+        path = settings.validation.contract
+        now = load_contract(path).version if path.exists() else None
+        if now != recorded["contract_version"]:
+            out.append(f"contract {path}: version {now}, recorded {recorded['contract_version']}")
+    return out
+
+def rerun_pipeline(
+    settings: Settings,  # the project's settings
+    original_id: str,  # the run to rerun (a unique prefix is enough)
+    **options: typing.Any,  # further `run_pipeline` options (kernel_name, retries, timeout, wait, progress, run_id)
+) -> RunRecord:
+    "Rerun a recorded run with its stages, parameters and seed; `BadInput` when its data or contract changed."
+    original = load_run(settings, original_id)
+    changed = rerun_differences(settings, original)
+    if changed:
+        raise BadInput(f"run {original.run_id} cannot be rerun exactly: " + "; ".join(changed))
+    env = {"MLOPS_WB_MODELS_SEED": str(original.seed)} if original.seed is not None else {}
+    record = run_pipeline(settings, [s.name for s in original.stages], original.parameters, env=env,
+                          rerun_of=original.run_id, **options)
+    record.reproduced = compare_runs(original, record)
+    record.save()
     return record

@@ -9,19 +9,23 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import json
 import os
+import platform
 import secrets
+import sys
 import time
 import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .core import BadInput, CheckFailed, Settings, error_type
+from .core import BadInput, CheckFailed, Settings, error_type, write_atomic
 from .reports import Record, StageOutputs
 
 # %% auto #0
-__all__ = ['StageRecord', 'RunRecord', 'new_run_id', 'runs_dir', 'run_lock', 'lock_holder', 'list_runs', 'load_run']
+__all__ = ['StageRecord', 'RunRecord', 'new_run_id', 'runs_dir', 'run_lock', 'lock_holder', 'list_runs', 'load_run',
+           'record_environment', 'find_model_run', 'compare_runs']
 
 # %% ../nbs/14_runs.ipynb #a1708ec1
 @dataclass
@@ -55,6 +59,12 @@ class RunRecord(Record):
     tracking_uri: str = ""  # where that run lives
     code_version: dict[str, str] = field(default_factory=dict)  # package version and git commit
     run_dir: str = ""  # the run folder
+    primary_metric: str = ""  # the objective's primary metric, by name
+    seed: int | None = None  # the `[models] seed` the run used
+    environment: str = ""  # the environment file (Python, platform, packages), in the run folder
+    rerun_of: str = ""  # the run this one reran, if any
+    reproduced: dict[str, typing.Any] = field(default_factory=dict)  # a rerun's comparison with the run it reran
+    alerts: list[dict[str, typing.Any]] = field(default_factory=list)  # the delivery record of each alert sent
 
     @classmethod
     def from_dict(cls, d: Mapping[str, typing.Any]) -> RunRecord:
@@ -73,6 +83,20 @@ class RunRecord(Record):
         # imported only here: reading the history should not import the whole library
         from mlops_workbench.steps import OUTPUTS
         return {s.name: OUTPUTS[s.name].from_dict(s.outputs) for s in self.stages if s.outputs and s.name in OUTPUTS}
+
+    def lineage(self) -> dict[str, typing.Any]:
+        "What the run was made from and what it made: data fingerprint, contract version, holdout primary metric, model version."
+        out = {s.name: s.outputs for s in self.stages}
+        train, validate, evaluate = out.get("train", {}), out.get("validate", {}), out.get("evaluate", {})
+        return {"data_fingerprint": train.get("fingerprint") or out.get("explore", {}).get("data_fingerprint"),
+                "contract_version": train.get("contract_version") or validate.get("contract_version"),
+                "primary_metric": evaluate.get("metrics", {}).get(self.primary_metric),
+                "model_version": evaluate.get("version")}
+
+    def summary(self) -> dict[str, typing.Any]:
+        "One row of the run history: id, start, status, duration, exit code and lineage."
+        return {"run_id": self.run_id, "started": self.started, "status": self.status, "seconds": self.seconds,
+                "exit_code": self.exit_code, **self.lineage()}
 
     def raise_for_status(self) -> None:
         "Raise the error this run's exit code stands for, if it failed."
@@ -175,3 +199,62 @@ def load_run(
     if len(matches) != 1:
         raise BadInput(f"{runs_dir(settings)}: {'no run' if not matches else f'{len(matches)} runs'} with id '{run_id}'")
     return matches[0]
+
+# %% ../nbs/14_runs.ipynb #a5e1c0d5
+def record_environment(
+    run_dir: str | os.PathLike,  # the run folder
+) -> Path:
+    "Write `environment.json` (Python, platform, `name==version` of every installed distribution) into the run folder."
+    from importlib import metadata
+    packages = sorted({f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions() if d.metadata["Name"]},
+                      key=str.lower)
+    info = {"python": sys.version.split()[0], "implementation": platform.python_implementation(),
+            "platform": platform.platform(), "executable": sys.executable, "packages": packages}
+    return write_atomic(Path(run_dir) / "environment.json", json.dumps(info, indent=1) + "\n")
+
+# %% ../nbs/14_runs.ipynb #a5e1c0d8
+def find_model_run(
+    settings: Settings,  # the project's settings (its tracking URI)
+    model: str,  # `NAME@ALIAS` or `NAME/VERSION`
+) -> RunRecord:
+    "The record of the run that produced a registered model version."
+    name, sep, ref = model.rpartition("@") if "@" in model else model.rpartition("/")
+    if not name or not ref:
+        raise BadInput(f"model {model!r}: expected NAME@ALIAS or NAME/VERSION")
+    from mlops_workbench.tracking import Tracker
+    client = Tracker.from_settings(settings).client
+    try:
+        version = client.get_model_version_by_alias(name, ref) if sep == "@" else client.get_model_version(name, ref)
+    except Exception as e:
+        raise BadInput(f"model {model!r}: not in the registry at {settings.tracking.uri} ({str(e).splitlines()[0][:200]})") from None
+    run_id = version.tags.get("mlops_wb.run_id")
+    if not run_id:
+        raise BadInput(f"model {name} version {version.version}: no mlops_wb.run_id tag (not registered by a run)")
+    return load_run(settings, run_id)
+
+# %% ../nbs/14_runs.ipynb #a5e1c0db
+def _leaderboard(record: RunRecord) -> list[dict[str, typing.Any]] | None:
+    "A run's leaderboard without its timing columns, as rows; None when it has none."
+    train = next((s.outputs for s in record.stages if s.name == "train" and s.outputs), None)
+    path = Path(train["folder"]) / train["leaderboard"] if train and train.get("leaderboard") else None
+    if path is None or not path.is_file():
+        return None
+    import pandas as pd
+    board = pd.read_csv(path)
+    return board[[c for c in board.columns if not c.endswith("_seconds")]].to_dict("records")
+
+def compare_runs(
+    original: RunRecord,  # the run reran
+    rerun: RunRecord,  # the rerun
+) -> dict[str, typing.Any]:
+    "Whether the rerun's leaderboard and holdout metrics are identical to the original's (None: neither has one)."
+    def metrics(r: RunRecord) -> dict | None:
+        return next((s.outputs.get("metrics") for s in r.stages if s.name == "evaluate" and s.outputs), None)
+    out = {"leaderboard": None, "holdout_metrics": None, "differences": []}
+    for key, a, b in (("leaderboard", _leaderboard(original), _leaderboard(rerun)),
+                      ("holdout_metrics", metrics(original), metrics(rerun))):
+        if a is not None or b is not None:
+            out[key] = json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+            if not out[key]:
+                out["differences"].append(f"{key}: {a} != {b}"[:500])
+    return out

@@ -194,9 +194,11 @@ class Tracker:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Tracker:
-        "The tracker of a project: its tracking URI and experiment, artefacts in `<project>/mlruns` (re-rooted if the project moved)."
+        "The tracker of a project: its tracking URI and experiment, artefacts in `<project>/mlruns` (re-rooted if the project moved; a server keeps its own)."
         reroot_store(settings.tracking.uri, settings.root / "mlruns")
-        return cls(settings.tracking.uri, settings.experiment, settings.root / "mlruns", settings.tracking.retry_seconds)
+        served = settings.tracking.uri.lower().startswith(("http://", "https://"))  # artefacts go through the server
+        return cls(settings.tracking.uri, settings.experiment, None if served else settings.root / "mlruns",
+                   settings.tracking.retry_seconds)
 
     @contextlib.contextmanager
     def run(

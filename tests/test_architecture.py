@@ -26,7 +26,7 @@ LIBRARY = [
     "pipeline", "project",
     "schedule", "feedback", "serve", "monitor",  # schedule: future
 ]
-WIDGETS = ["widgets", "explorer", "review", "compare"]
+WIDGETS = ["widgets", "explorer", "review", "compare", "form"]
 ORDER = [*LIBRARY, *WIDGETS, "cli"]
 NOT_MODULES = {"__init__", "_modidx"}  # the package itself (its version) and nbdev's symbol index
 
