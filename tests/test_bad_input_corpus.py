@@ -15,11 +15,10 @@ from pathlib import Path
 
 import pytest
 from bad_inputs import GOOD_CONTRACT, GOOD_SETTINGS, REFERENCE, Kind, corpus
+from conftest import HIDDEN_ON_A_TERMINAL
 
 from mlops_workbench.cli import main
 from mlops_workbench.data import demo_frame
-
-HIDDEN_ON_A_TERMINAL = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
 
 
 def _argv(kind: Kind, command: str, out: Path) -> list[str]:
