@@ -1,6 +1,8 @@
 """Shared pytest fixtures: the real `mlops-wb` console script, run in a subprocess."""
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -73,6 +75,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _descendants(pid: int) -> list[int]:
+    "The processes started by `pid`, and theirs (Linux)."
+    try:
+        children = [int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()]
+    except OSError:
+        return []
+    return [d for c in children for d in [c, *_descendants(c)]]
+
+
 @pytest.fixture
 def voila():
     """Start Voila on a notebook, bound to 127.0.0.1; yields a function(notebook, cwd) -> URL. Stopped at teardown.
@@ -88,7 +99,8 @@ def voila():
         proc = subprocess.Popen([str(BIN / "voila"), str(notebook), "--no-browser", f"--port={port}",
                                  "--Voila.ip=127.0.0.1", "--show_tracebacks=True", "--Voila.port_retries=0"],
                                 cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"})
+                                env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+                                     "PYTHONFAULTHANDLER": "1"})
         servers.append((proc, log, log_path))
         url = f"http://127.0.0.1:{port}/"
         for _ in range(240):
@@ -99,7 +111,16 @@ def voila():
             time.sleep(0.25)
         raise RuntimeError(f"voila did not announce {url} in 60 s: {log_path.read_text()[-2000:]}")
 
-    start.logs = lambda: "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for _, _, p in servers if p.exists())
+    def logs() -> str:
+        "Voila's logs, after its kernels were made to print every thread's stack (SIGABRT, `PYTHONFAULTHANDLER`)."
+        for proc, _, _ in servers:
+            for kernel in _descendants(proc.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(kernel, signal.SIGABRT)
+        time.sleep(2)
+        return "\n".join(f"--- {p.name}\n{p.read_text()[-12000:]}" for _, _, p in servers if p.exists())
+
+    start.logs = logs
     yield start
     for proc, log, _ in servers:
         proc.terminate()
