@@ -29,6 +29,7 @@ from nbclient.exceptions import CellTimeoutError
 
 from mlops_workbench.core import (
     BadInput,
+    InfraError,
     Settings,
     WorkbenchError,
     code_version,
@@ -544,7 +545,8 @@ def run_pipeline(
                 progress.close()
         _alert(settings, record)
         _send_alerts(settings, record)
-        refresh_dashboard(settings, OrphanSafeKernelManager)  # <reports>/dashboard.html; never fails the run
+        if record.exit_code != InfraError.exit_code:  # after a store, kernel or disk failure, rendering would meet it again
+            refresh_dashboard(settings, OrphanSafeKernelManager)  # <reports>/dashboard.html; never fails the run
     return record
 
 # %% ../nbs/14a_pipeline.ipynb #7a1c3e08

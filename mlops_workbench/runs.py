@@ -94,9 +94,9 @@ class RunRecord(Record):
                 "model_version": evaluate.get("version")}
 
     def summary(self) -> dict[str, typing.Any]:
-        "One row of the run history: id, start, status, duration, exit code and lineage."
+        "One row of the run history: id, start, status, duration, exit code, MLflow parent run and lineage."
         return {"run_id": self.run_id, "started": self.started, "status": self.status, "seconds": self.seconds,
-                "exit_code": self.exit_code, **self.lineage()}
+                "exit_code": self.exit_code, "mlflow_run_id": self.mlflow_run_id, **self.lineage()}
 
     def raise_for_status(self) -> None:
         "Raise the error this run's exit code stands for, if it failed."

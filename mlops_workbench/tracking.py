@@ -130,6 +130,7 @@ def reroot_store(
     artifact_root: str | os.PathLike,  # where the project keeps its artefacts now: `<project>/mlruns`
 ) -> str | None:
     "Rewrite the artefact locations of a project's own SQLite store that point into another folder's `mlruns`; return the old root, or None."
+    # a store locked by another writer raises sqlite3's own error, for the caller to retry within its bound
     import sqlite3
     import urllib.parse
     db, root = _sqlite_file(uri), Path(artifact_root).resolve()
@@ -137,7 +138,7 @@ def reroot_store(
         return None
     new_uri = root.as_uri()
     try:
-        con = sqlite3.connect(db, timeout=30, isolation_level=None)
+        con = sqlite3.connect(db, timeout=1, isolation_level=None)
     except sqlite3.Error as e:
         raise InfraError(f"tracking store {uri}: cannot open it to re-root ({error_line(e)})") from None
     try:
@@ -164,6 +165,8 @@ def reroot_store(
     except sqlite3.Error as e:
         with contextlib.suppress(sqlite3.Error):
             con.execute("ROLLBACK")
+        if _store_locked(e):
+            raise
         raise InfraError(f"tracking store {uri}: cannot re-root its artefact locations ({error_line(e)})") from None
     finally:
         con.close()
@@ -178,12 +181,15 @@ class Tracker:
         experiment: str,  # the experiment name, created when missing
         artifact_root: str | os.PathLike | None = None,  # where a new experiment keeps its artefacts
         retry_seconds: float = 30.0,  # how long a call is retried while the store is locked
+        reroot: str | os.PathLike | None = None,  # the project's `mlruns`: first re-root the store there (`reroot_store`)
     ):
         for name, value in HTTP_BOUNDS.items():
             os.environ.setdefault(name, value)
         self.uri = uri
         try:
             self.client = RetryingClient(uri, retry_seconds)
+            if reroot is not None:
+                self.client.retry(lambda: reroot_store(uri, reroot), "re-root")
             found = self.client.get_experiment_by_name(experiment)
             location = Path(artifact_root).resolve().as_uri() if artifact_root else None
             self.experiment_id = found.experiment_id if found else self.client.create_experiment(experiment, location)
@@ -195,10 +201,9 @@ class Tracker:
     @classmethod
     def from_settings(cls, settings: Settings) -> Tracker:
         "The tracker of a project: its tracking URI and experiment, artefacts in `<project>/mlruns` (re-rooted if the project moved; a server keeps its own)."
-        reroot_store(settings.tracking.uri, settings.root / "mlruns")
         served = settings.tracking.uri.lower().startswith(("http://", "https://"))  # artefacts go through the server
         return cls(settings.tracking.uri, settings.experiment, None if served else settings.root / "mlruns",
-                   settings.tracking.retry_seconds)
+                   settings.tracking.retry_seconds, reroot=settings.root / "mlruns")
 
     @contextlib.contextmanager
     def run(

@@ -134,12 +134,12 @@ def shoot(page, locator, name: str) -> Path:
 def check_explore(lab, page):
     "The explore stage runs in JupyterLab and its explorer answers a column pick."
     panel = run_all(page, lab, "explore", ".widget-tab")
-    explorer = panel.locator(".mlops-wb-widget").first
+    explorer = panel.locator(".mlops-wb-explorer").first  # the stage's parameters form comes first
     assert "344" in explorer.inner_text()  # the header states the rows
     shoot(page, explorer, "explorer")
     explorer.get_by_text("Column", exact=True).first.click()
     explorer.locator(".widget-dropdown select").first.select_option("island")
-    page.wait_for_function("() => document.querySelector('.mlops-wb-widget').innerText.includes('Torgersen')", timeout=60_000)
+    page.wait_for_function("() => document.querySelector('.mlops-wb-explorer').innerText.includes('Torgersen')", timeout=60_000)
     shoot(page, explorer, "explorer-column")
     assert not page.errors
 
