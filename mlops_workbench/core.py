@@ -192,6 +192,7 @@ class DashboardSettings:
     port: Annotated[int, "Voila port"] = 8866
     token: Annotated[str, "required when host is not loopback"] = ""
     max_kernels: Annotated[int, "cap on concurrent dashboard kernels"] = 4
+    refresh: Annotated[bool, "render <reports>/dashboard.html again at the end of every run (a kernel, seconds)"] = True
 
 @dataclass
 class AlertsSettings:

@@ -545,7 +545,7 @@ def run_pipeline(
                 progress.close()
         _alert(settings, record)
         _send_alerts(settings, record)
-        if record.exit_code != InfraError.exit_code:  # after a store, kernel or disk failure, rendering would meet it again
+        if settings.dashboard.refresh and record.exit_code != InfraError.exit_code:  # after an infrastructure failure, rendering would meet it again
             refresh_dashboard(settings, OrphanSafeKernelManager)  # <reports>/dashboard.html; never fails the run
     return record
 

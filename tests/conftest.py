@@ -15,8 +15,15 @@ BIN = Path(sys.executable).parent
 MLOPS_WB = BIN / "mlops-wb"
 
 
+# A run in these tests leaves <reports>/dashboard.html alone (`[dashboard] refresh`): rendering it takes a kernel and
+# seconds per run. The dashboard's own tests, the demo and the end-to-end run on SQLite keep the default, and pass
+# `MLOPS_WB_DASHBOARD_REFRESH` themselves.
+NO_REFRESH = {"MLOPS_WB_DASHBOARD_REFRESH": "false"}
+
+
 def run_cli(*args: str, cwd: str | os.PathLike | None = None, env: dict | None = None, timeout: float = 900):
     "Run the installed `mlops-wb` with `args`; return the CompletedProcess (text output)."
+    env = {**NO_REFRESH, **(env or {})}
     full_env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **(env or {})}
     full_env = {k: v for k, v in full_env.items() if not k.startswith("MLOPS_WB_") or k in (env or {})}
     return subprocess.run([str(MLOPS_WB), *map(str, args)], cwd=cwd, env=full_env, capture_output=True,
@@ -43,6 +50,7 @@ def run_in_process(*args: str, cwd: str | os.PathLike | None = None, env: dict |
     import warnings
 
     from mlops_workbench.cli import main
+    env = {**NO_REFRESH, **(env or {})}
     out, err = io.StringIO(), io.StringIO()
     saved_env, here = dict(os.environ), Path.cwd()
     os.environ.update(env or {})

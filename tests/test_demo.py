@@ -12,9 +12,10 @@ from mlops_workbench.steps import STAGES, EvaluateOutputs
 
 
 def test_demo_runs_the_pipeline_and_stops_the_planted_batch(tmp_path, cli):
-    result = cli("demo", "--dir", tmp_path / "demo", cwd=tmp_path)
+    result = cli("demo", "--dir", tmp_path / "demo", cwd=tmp_path, env={"MLOPS_WB_DASHBOARD_REFRESH": "true"})
     assert result.returncode == 0, result.stderr[-3000:]
     settings = load_settings(tmp_path / "demo" / "settings.ini")
+    assert (settings.project.reports / "dashboard.html").stat().st_size > 10_000  # the runs refreshed the snapshot
     runs = sorted((settings.project.reports / "runs").glob("*/run.json"))
     assert len(runs) == 2
     clean, planted = (json.loads(p.read_text()) for p in runs)

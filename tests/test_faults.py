@@ -19,7 +19,7 @@ from pathlib import Path
 import mlflow
 import nbformat
 import pytest
-from conftest import BIN, MLOPS_WB
+from conftest import BIN, MLOPS_WB, NO_REFRESH
 
 from mlops_workbench.contract import infer_contract, save_contract
 from mlops_workbench.core import load_settings
@@ -62,7 +62,7 @@ while True:
 def env(**extra: str) -> dict[str, str]:
     "The environment `run_cli` gives `mlops-wb`, plus `extra`."
     base = {k: v for k, v in os.environ.items() if not k.startswith(("MLOPS_WB_", "MLFLOW_HTTP_"))}
-    return {**base, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **extra}
+    return {**base, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **NO_REFRESH, **extra}
 
 
 def cli(*args: str, cwd: Path, timeout: float = 300, **extra: str) -> subprocess.CompletedProcess:

@@ -38,9 +38,10 @@ def test_a_passing_run_on_sqlite_records_its_lineage_and_a_rerun_reproduces_it(t
     # one test, not two sharing a fixture: xdist's workers would each make the first run
     project = tmp_path / "demo"
     scaffold_demo(project)
-    result = cli("run", *FAST, cwd=project, env=LIMITS)
+    result = cli("run", *FAST, cwd=project, env={**LIMITS, "MLOPS_WB_DASHBOARD_REFRESH": "true"})  # as a user's run
     assert result.returncode == 0, result.stderr[-3000:]
     run_id = run_id_of(result)
+    assert (project / "reports" / "dashboard.html").stat().st_size > 10_000  # the run refreshed the snapshot
     assert "explore: cell 1/" in result.stderr and "evaluate: succeeded in" in result.stderr  # plain progress lines
     rec = record(project, run_id)
     assert [s["status"] for s in rec["stages"]] == ["succeeded"] * 4
@@ -144,8 +145,8 @@ def test_a_wait_run_queues_behind_the_run_holding_the_lock(tmp_path):
                                                   "    time.sleep(0.1)")]
     (tmp_path / "notebooks").mkdir()
     nbformat.write(nb, tmp_path / "notebooks" / "explore.ipynb")
-    from conftest import BIN, MLOPS_WB
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    from conftest import BIN, MLOPS_WB, NO_REFRESH
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **NO_REFRESH}
 
     def start(*args):
         return subprocess.Popen([str(MLOPS_WB), "run", "--stages", "explore", *args], cwd=tmp_path, env=env,
