@@ -50,6 +50,10 @@ def main(
     args: list[str] | None = None,  # command-line arguments (default: sys.argv[1:])
 ) -> int:
     "Run `mlops-wb` and return its exit code: 0 ok, 1 a check failed, 2 bad usage or input, 3 infrastructure."
+    # nbformat's jsonschema builds an IRI grammar when imported (seconds of CPU in every command that reads a
+    # notebook) for a string format no notebook schema uses; blocked, jsonschema skips that one format check
+    # (python-jsonschema/jsonschema#1428)
+    sys.modules.setdefault("rfc3987_syntax", None)
     args = list(sys.argv[1:] if args is None else args)
     debug = "--debug" in args
     if debug:  # accepted anywhere on the line, not only before the command

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Annotated
 
 # %% auto #0
-__all__ = ['SECTIONS', 'ENV_PREFIX', 'WorkbenchError', 'CheckFailed', 'BadInput', 'SettingsError', 'DataError', 'InfraError',
-           'error_type', 'error_line', 'atomic_path', 'write_atomic', 'ProjectSettings', 'DataSettings',
+__all__ = ['STAGES', 'SECTIONS', 'ENV_PREFIX', 'WorkbenchError', 'CheckFailed', 'BadInput', 'SettingsError', 'DataError',
+           'InfraError', 'error_type', 'error_line', 'atomic_path', 'write_atomic', 'ProjectSettings', 'DataSettings',
            'ObjectiveSettings', 'ModelsSettings', 'TrackingSettings', 'ValidationSettings', 'ProfileSettings',
            'DashboardSettings', 'AlertsSettings', 'ServingSettings', 'Settings', 'convert_value', 'find_settings',
            'load_settings', 'settings_text', 'objective_card', 'code_version']
@@ -109,6 +109,9 @@ def write_atomic(
         else:
             tmp.write_text(data, encoding="utf-8")
     return Path(dest)
+
+# %% ../nbs/00_core.ipynb #7c2e5a11
+STAGES: tuple[str, ...] = ("explore", "validate", "train", "evaluate")
 
 # %% ../nbs/00_core.ipynb #add76786
 @dataclass

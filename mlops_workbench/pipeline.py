@@ -28,6 +28,7 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError
 
 from mlops_workbench.core import (
+    STAGES,
     BadInput,
     InfraError,
     Settings,
@@ -50,8 +51,6 @@ from mlops_workbench.runs import (
 )
 
 from .alerts import send_alert
-from .dashboard import refresh_dashboard
-from .steps import STAGES
 from .tracking import TrackedRun, Tracker
 
 # %% auto #0
@@ -546,6 +545,8 @@ def run_pipeline(
         _alert(settings, record)
         _send_alerts(settings, record)
         if settings.dashboard.refresh and record.exit_code != InfraError.exit_code:  # after an infrastructure failure, rendering would meet it again
+            # imported here, not at the top: the dashboard needs the registry, MLflow and sklearn
+            from mlops_workbench.dashboard import refresh_dashboard
             refresh_dashboard(settings, OrphanSafeKernelManager)  # <reports>/dashboard.html; never fails the run
     return record
 

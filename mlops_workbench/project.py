@@ -10,12 +10,11 @@ import os
 import typing
 from pathlib import Path
 
-from .core import BadInput, CheckFailed, load_settings, settings_text, write_atomic
+from .core import STAGES, BadInput, CheckFailed, load_settings, settings_text, write_atomic
 from .dashboard import copy_dashboard_notebook
 from .data import check_target, demo_batch, demo_frame, infer_task, load_data
 from .pipeline import packaged_stage, run_pipeline, stage_notebooks
 from .runs import RunRecord, StageRecord
-from .steps import STAGES
 
 # %% auto #0
 __all__ = ['DEFAULT_METRIC', 'DEMO_SETTINGS', 'copy_stage_notebooks', 'init_project', 'scaffold_demo', 'run_demo']

@@ -50,12 +50,10 @@ from .tracking import Tracker, track
 from .validation import validate as validate_batch
 
 # %% auto #0
-__all__ = ['STAGES', 'OUTPUTS', 'stage_dir', 'project_path', 'ExploreOutputs', 'explore', 'project_contract', 'ValidateOutputs',
-           'validate', 'train', 'load_trained', 'load_leaderboard', 'EvaluateOutputs', 'evaluate']
+__all__ = ['OUTPUTS', 'stage_dir', 'project_path', 'ExploreOutputs', 'explore', 'project_contract', 'ValidateOutputs', 'validate',
+           'train', 'load_trained', 'load_leaderboard', 'EvaluateOutputs', 'evaluate']
 
 # %% ../nbs/13_steps.ipynb #886943ae
-STAGES: tuple[str, ...] = ("explore", "validate", "train", "evaluate")
-
 def stage_dir(
     settings: Settings,  # the project's settings
     run_dir: str | os.PathLike,  # the run's folder; "" when used interactively

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import mlflow
 
-from mlops_workbench.core import load_settings
+from mlops_workbench.core import STAGES, load_settings
 from mlops_workbench.data import DEMO_PLANTS
 from mlops_workbench.runs import load_run
-from mlops_workbench.steps import STAGES, EvaluateOutputs
+from mlops_workbench.steps import EvaluateOutputs
 
 
 def test_demo_runs_the_pipeline_and_stops_the_planted_batch(tmp_path, cli):
