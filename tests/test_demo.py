@@ -12,7 +12,10 @@ from mlops_workbench.steps import EvaluateOutputs
 
 
 def test_demo_runs_the_pipeline_and_stops_the_planted_batch(tmp_path, cli):
-    result = cli("demo", "--dir", tmp_path / "demo", cwd=tmp_path, env={"MLOPS_WB_DASHBOARD_REFRESH": "true"})
+    # the demo's settings, but for the latency limit: a one-row p95 of 15 ms on a quiet machine passed 240 ms while the
+    # suite's other workers shared the two cores; the gate itself is tested in test_evaluate.py
+    env = {"MLOPS_WB_DASHBOARD_REFRESH": "true", "MLOPS_WB_OBJECTIVE_MAX_LATENCY_MS": "60000"}
+    result = cli("demo", "--dir", tmp_path / "demo", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     settings = load_settings(tmp_path / "demo" / "settings.ini")
     assert (settings.project.reports / "dashboard.html").stat().st_size > 10_000  # the runs refreshed the snapshot

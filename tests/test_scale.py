@@ -2,6 +2,8 @@
 folder of Parquet files validates and drifts like the frame it splits; the CLI infers, validates and drifts on folders."""
 
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,24 +16,10 @@ from mlops_workbench.data import demo_batch, demo_frame
 from mlops_workbench.drift import detect_drift
 from mlops_workbench.validation import validate
 
+sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+from bench_contract import make_frame as wide_frame  # noqa: E402  (the benchmark's 20 columns, small)
+
 pytestmark = pytest.mark.xdist_group("spark")  # one worker builds the module's fixtures once (`--dist loadgroup`)
-
-
-def wide_frame(rows: int, seed: int) -> pd.DataFrame:
-    "The benchmark's 20 columns (13 floats with missing values, 2 integers, 3 categories, a flag, a text id), small."
-    rng = np.random.default_rng(seed)
-    data = {}
-    for i in range(13):
-        x = rng.normal(i, 1 + i / 5, rows)
-        x[rng.random(rows) < 0.01] = np.nan
-        data[f"f{i}"] = x
-    data["n0"] = rng.integers(0, 1000, rows)
-    data["n1"] = rng.integers(-50, 50, rows)
-    for i, levels in enumerate((["red", "green", "blue"], [f"region-{k}" for k in range(12)], ["a", "b", "c", "d", "e"])):
-        data[f"c{i}"] = np.asarray(levels, dtype=object)[rng.integers(0, len(levels), rows)]
-    data["flag"] = rng.random(rows) < 0.3
-    data["row_id"] = [f"ID-{i:07d}" for i in range(rows)]
-    return pd.DataFrame(data)
 
 
 def planted(frame: pd.DataFrame) -> pd.DataFrame:
