@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -136,13 +137,17 @@ def engine_of(
     return "spark" if name == "pyspark" else name
 
 # %% ../nbs/03_engine.ipynb #a0e1b2cf
+def _is_ibis_table(data: Any) -> bool:
+    "Whether `data` is an Ibis table (checked without importing ibis: a stage on a small file never needs it)."
+    ibis = sys.modules.get("ibis")
+    return ibis is not None and isinstance(data, ibis.Table)
+
 def is_lazy(
     data: Any,  # a frame, a table, or a path
     settings: Settings | None = None,  # `[data] engine`: on spark everything runs on the engine
 ) -> bool:
     "Whether `data` is to be scanned by the engine rather than loaded into pandas."
-    import ibis
-    if isinstance(data, ibis.Table) or _is_spark_frame(data):
+    if _is_ibis_table(data) or _is_spark_frame(data):
         return True
     if isinstance(data, pd.DataFrame):
         return settings is not None and settings.data.engine == "spark"

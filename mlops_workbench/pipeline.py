@@ -6,6 +6,7 @@ project's run lock, recorded in `runs` and in an MLflow parent run."""
 # %% ../nbs/14a_pipeline.ipynb #9714f21a
 from __future__ import annotations
 
+import ast
 import contextlib
 import datetime as dt
 import json
@@ -17,6 +18,7 @@ import threading
 import time
 import typing
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 
@@ -55,8 +57,9 @@ from .tracking import TrackedRun, Tracker
 
 # %% auto #0
 __all__ = ['RESERVED_PARAMETERS', 'WARM_UP', 'packaged_stage', 'stage_notebooks', 'declared_parameters', 'coerce_parameter',
-           'stage_parameters', 'OrphanSafeKernelManager', 'start_kernel', 'WarmKernel', 'notebook_html',
-           'execute_stage', 'Progress', 'run_alerts', 'run_pipeline', 'rerun_differences', 'rerun_pipeline']
+           'stage_parameters', 'OrphanSafeKernelManager', 'warm_up_code', 'start_kernel', 'WarmKernel', 'notebook_html',
+           'HtmlRenderer', 'execute_stage', 'Progress', 'run_alerts', 'run_pipeline', 'rerun_differences',
+           'rerun_pipeline']
 
 # %% ../nbs/14a_pipeline.ipynb #0d621dc1
 RESERVED_PARAMETERS: tuple[str, ...] = ("settings_path", "run_dir", "interactive", "parent_run_id")
@@ -176,7 +179,28 @@ class OrphanSafeKernelManager(AsyncKernelManager):
         return [sys.executable, "-I", "-S", "-c", _DIE_WITH_PARENT, str(os.getpid()), *cmd]
 
 # %% ../nbs/14a_pipeline.ipynb #7a1c3e02
-WARM_UP = "import mlops_workbench.steps"  # what a pre-started stage kernel imports before its stage runs
+WARM_UP = "import mlops_workbench.steps"  # what a pre-started kernel imports when its notebook is not known
+
+def warm_up_code(
+    notebook: Path,  # the stage notebook the kernel is for
+    stage: str,  # its stage name
+    settings_path: str = "",  # the project's settings.ini ("": found from the kernel's working folder)
+    tracking: bool = True,  # also open the tracking store (not while the run is creating it)
+) -> str:
+    "What a stage's pre-started kernel runs silently: the notebook's top-level imports, then `steps.warm_up` for a workbench stage."
+    lines = []
+    with contextlib.suppress(Exception):  # an unreadable notebook: the stage reports it
+        for cell in nbformat.read(notebook, as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:  # IPython magics: not Python, left to the stage
+                continue
+            lines += [ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    if stage in STAGES:
+        lines.append(f"__import__('mlops_workbench.steps', fromlist=['warm_up']).warm_up({stage!r}, {settings_path!r}, {tracking})")
+    return "\n".join(lines) or WARM_UP
 
 def start_kernel(
     kernel_name: str,  # the Jupyter kernel
@@ -244,6 +268,30 @@ def notebook_html(
     import nbconvert
     body, _ = nbconvert.HTMLExporter(template_name="lab").from_filename(str(notebook))
     return write_atomic(dest, body)
+
+class HtmlRenderer:
+    "Renders executed stage notebooks to HTML in one background thread, while the next stage runs."
+
+    def __init__(self):
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="mlops-wb-html")
+        self._pool.submit(__import__, "nbconvert")  # seconds of imports, done while the first stage runs
+        self._pending: list[tuple[StageRecord, Future]] = []
+
+    def submit(
+        self,
+        stage: StageRecord,  # the stage whose `html` is set once rendered
+        notebook: Path,  # its executed notebook; the HTML goes beside it
+    ) -> None:
+        "Render `notebook` in the background."
+        self._pending.append((stage, self._pool.submit(notebook_html, notebook, notebook.with_suffix(".html"))))
+
+    def close(self) -> None:
+        "Wait for every rendering and set each stage's `html`; a notebook nbconvert cannot render keeps only its .ipynb."
+        for stage, future in self._pending:
+            with contextlib.suppress(Exception):
+                stage.html = future.result().name
+        self._pending = []
+        self._pool.shutdown()
 
 # %% ../nbs/14a_pipeline.ipynb #4cbb3b5a
 def _running_cell(notebook: Path) -> int | None:
@@ -424,8 +472,9 @@ def _send_alerts(settings: Settings, record: RunRecord) -> None:
 # %% ../nbs/14a_pipeline.ipynb #a193d115
 def _run_stage(settings: Settings, record: RunRecord, index: int, notebook: Path, parameters: dict[str, typing.Any],
                kernel_name: str, retries: int, timeout: int | None, kernel: WarmKernel | None = None,
-               env: Mapping[str, str] | None = None, progress: Progress | None = None) -> None:
-    "Run one stage of a run: execute its notebook, render it, read its outputs, and record how it went."
+               env: Mapping[str, str] | None = None, progress: Progress | None = None,
+               renderer: HtmlRenderer | None = None) -> None:
+    "Run one stage of a run: execute its notebook, have it rendered, read its outputs, and record how it went."
     stage = record.stages[index]
     stage.status, stage.parameters = "running", parameters
     record.save()
@@ -444,8 +493,11 @@ def _run_stage(settings: Settings, record: RunRecord, index: int, notebook: Path
     stage.error, stage.failing_cell = error, cell
     if output.exists():
         stage.notebook = output.name
-        with contextlib.suppress(Exception):  # a notebook nbconvert cannot render still has its .ipynb
-            stage.html = notebook_html(output, output.with_suffix(".html")).name
+        if renderer is not None:
+            renderer.submit(stage, output)
+        else:
+            with contextlib.suppress(Exception):  # a notebook nbconvert cannot render still has its .ipynb
+                stage.html = notebook_html(output, output.with_suffix(".html")).name
     outputs = Path(record.run_dir) / stage.name / "outputs.json"
     if outputs.exists():
         with contextlib.suppress(json.JSONDecodeError):
@@ -489,7 +541,15 @@ def run_pipeline(
     with run_lock(settings, run_id, wait=float("inf") if wait else 1.0):
         run_dir.mkdir(parents=True, exist_ok=False)
         names = list(notebooks)
-        kernel = WarmKernel(kernel_name, settings.root, env)  # starts while the run is set up
+        settings_path = str(settings.source or "")
+        kernels: dict[int, WarmKernel] = {}  # by stage index: started ahead, taken by their stage
+
+        def start_ahead(index: int, tracking: bool = True) -> None:
+            if index < len(names) and index not in kernels:
+                kernels[index] = WarmKernel(kernel_name, settings.root, env,
+                                            warm_up_code(notebooks[names[index]], names[index], settings_path, tracking))
+
+        start_ahead(0, tracking=False)  # while the run is set up; it leaves the store alone, which the run may be creating
         record = RunRecord(run_id=run_id, project=settings.project.name, started=_now(), run_dir=str(run_dir),
                            parameters=dict(parameters or {}), tracking_uri=settings.tracking.uri,
                            code_version=code_version(settings.root), stages=[StageRecord(name) for name in names],
@@ -499,6 +559,7 @@ def run_pipeline(
         record.save()
         t0 = time.perf_counter()
         closing = False
+        renderer = HtmlRenderer()
         try:
             with contextlib.ExitStack() as stack:
                 parent = tracker = None
@@ -514,12 +575,13 @@ def run_pipeline(
                     if record.exit_code:
                         stage.status = "skipped"
                         continue
-                    current = kernel
-                    kernel = WarmKernel(kernel_name, settings.root, env) if index + 1 < len(names) else None
+                    for ahead in (index + 1, index + 2):  # two ahead: a short stage (validate) is over before a kernel is warm
+                        start_ahead(ahead)
                     _run_stage(settings, record, index, notebooks[stage.name], per_stage[stage.name], kernel_name,
-                               retries, timeout, current, env, progress)
+                               retries, timeout, kernels.pop(index, None), env, progress, renderer)
                     if on_stage:
                         on_stage(stage)
+                renderer.close()
                 record.status = "failed" if record.exit_code else "succeeded"
                 record.finished, record.seconds = _now(), round(time.perf_counter() - t0, 3)
                 record.save()
@@ -538,8 +600,9 @@ def run_pipeline(
                 record.exit_reason = f"closing the MLflow parent run: {e}"
                 record.save()
         finally:
-            if kernel is not None:
-                kernel.discard()
+            renderer.close()  # again when the loop was cut short: no thread outlives the run
+            for unused in kernels.values():
+                unused.discard()
             if progress:
                 progress.close()
         _alert(settings, record)

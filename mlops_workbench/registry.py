@@ -39,9 +39,21 @@ def untrusted_types(
     extra_modules: list[str] | tuple[str, ...] = (),  # further module prefixes to trust (e.g. of candidates by import path)
 ) -> list[str]:
     "The types in a skops file that the workbench's trust policy does not cover (empty: safe to load)."
+    return _policy_check(data, extra_modules)[1]
+
+def _policy_check(
+    data: bytes,  # a skops-serialised model
+    extra_modules: list[str] | tuple[str, ...],  # further module prefixes to trust
+    where: str = "",  # a name for messages; "": return the refused types instead of raising
+) -> tuple[list[str], list[str]]:
+    "(every type skops would not load by default, those the policy refuses); with `where`, raise `DataError` on a refusal."
     import skops.io
     allowed = TRUSTED_MODULES + tuple(m.rstrip(".") + "." for m in extra_modules)
-    return [t for t in skops.io.get_untrusted_types(data=data) if not t.startswith(allowed)]
+    found = skops.io.get_untrusted_types(data=data)  # one audit of the file: it takes a good part of a load
+    bad = [t for t in found if not t.startswith(allowed)]
+    if bad and where:
+        raise DataError(f"{where}: refusing to load untrusted types {', '.join(bad)}")
+    return found, bad
 
 def load_model_bytes(
     data: bytes,  # a skops-serialised model
@@ -50,10 +62,7 @@ def load_model_bytes(
 ) -> BaseEstimator:
     "Load a skops model, trusting only the workbench's policy; raise `DataError` naming any other type."
     import skops.io
-    bad = untrusted_types(data, extra_modules)
-    if bad:
-        raise DataError(f"{where}: refusing to load untrusted types {', '.join(bad)}")
-    return skops.io.loads(data, trusted=skops.io.get_untrusted_types(data=data))
+    return skops.io.loads(data, trusted=_policy_check(data, extra_modules, where)[0])
 
 def estimator_modules(
     candidates: list[str | Candidate] | dict[str, Candidate],  # candidates (as in settings, or a leaderboard's)
@@ -130,17 +139,15 @@ def log_model(
     example: pd.DataFrame,  # rows of input, for the signature and the input example
     extra_files: list[str | os.PathLike] = (),  # files to ship with the model (the model card)
     extra_modules: list[str] | tuple[str, ...] = (),  # further modules the trust policy allows
+    data: bytes | None = None,  # the model's skops bytes, when at hand (default: serialised here)
 ) -> Any:
-    "Log the model in skops format with signature and input example; return MLflow's ModelInfo."
+    "Log the model in skops format with signature and input example, if the trust policy would load it; return MLflow's ModelInfo."
     import mlflow
     import mlflow.sklearn
     import sklearn
     import skops
-    import skops.io
     from mlflow.models import infer_signature
-    data = dump_model(model)
-    load_model_bytes(data, extra_modules, "the model to log")
-    trusted = skops.io.get_untrusted_types(data=data)
+    trusted, _ = _policy_check(dump_model(model) if data is None else data, extra_modules, "the model to log")
     clean = example.dropna()
     example = (clean if len(clean) else example).head(3)
     requirements = [f"mlflow=={mlflow.__version__}", f"scikit-learn=={sklearn.__version__}", f"skops=={skops.__version__}",

@@ -7,7 +7,9 @@ which is what the run record keeps and what the next stage reads."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
+import importlib
 import io
 import json
 import os
@@ -36,9 +38,9 @@ from mlops_workbench.train import (
     tune,
 )
 
-from .candidates import column_kinds, column_roles
+from .candidates import column_kinds, column_roles, parse_candidate
 from .contract import Contract, infer_contract, load_contract, save_contract
-from .core import BadInput, CheckFailed, Settings, code_version, error_line, write_atomic
+from .core import BadInput, CheckFailed, Settings, code_version, error_line, load_settings, write_atomic
 from .data import fingerprint, load_project_data, project_columns, row_hashes, source_of, split_holdout
 from .diagnostics import leaderboard_figure
 from .drift import detect_drift
@@ -50,8 +52,9 @@ from .tracking import Tracker, track
 from .validation import validate as validate_batch
 
 # %% auto #0
-__all__ = ['OUTPUTS', 'stage_dir', 'project_path', 'ExploreOutputs', 'explore', 'project_contract', 'ValidateOutputs', 'validate',
-           'train', 'load_trained', 'load_leaderboard', 'EvaluateOutputs', 'evaluate']
+__all__ = ['OUTPUTS', 'LAZY_IMPORTS', 'stage_dir', 'project_path', 'ExploreOutputs', 'explore', 'project_contract',
+           'ValidateOutputs', 'validate', 'train', 'load_trained', 'load_leaderboard', 'EvaluateOutputs', 'evaluate',
+           'warm_up']
 
 # %% ../nbs/13_steps.ipynb #886943ae
 def stage_dir(
@@ -410,3 +413,50 @@ def evaluate(
         failures=result.failures(), card=str(result.card))
     outputs.save(folder / "outputs.json")
     return outputs
+
+# %% ../nbs/13_steps.ipynb #6a1f0c22
+LAZY_IMPORTS: dict[str, tuple[str, ...]] = {  # what each step imports only when it runs
+    "explore": ("data_profiling",),  # the profile report (seconds)
+    "train": ("skops.io",),  # the model file
+    "evaluate": ("skops.io", "mlflow.sklearn"),  # the model file and MLflow's model flavour
+}
+
+def warm_up(
+    stage: str,  # the stage a kernel is about to run
+    settings_path: str = "",  # the project's settings.ini ("": found from the working folder upwards)
+    tracking: bool = True,  # also open the project's tracking store
+) -> list[str]:
+    "Import what `stage`'s step imports lazily and open the tracking store, ahead of the stage; return what was done."
+    done = []
+    for name in LAZY_IMPORTS.get(stage, ()):
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+            done.append(name)
+    try:
+        settings = load_settings(settings_path)
+    except Exception:
+        return done
+    if stage == "train" and _warm_workers(settings):
+        done.append("workers")
+    if tracking:
+        with contextlib.suppress(Exception):
+            settings.tracking.retry_seconds = 0  # one attempt and one retry: a locked store is the stage's to wait on
+            Tracker.from_settings(settings)
+            done.append("tracking store")
+    return done
+
+def _warm_workers(settings: Settings) -> bool:
+    "Start the worker processes cross-validation uses (`[models] n_jobs`), each importing the candidates' estimators."
+    from joblib import Parallel, delayed, effective_n_jobs
+    workers = effective_n_jobs(settings.models.n_jobs)
+    if workers < 2:
+        return False
+    modules = {"sklearn.model_selection", "sklearn.pipeline", "sklearn.compose", "sklearn.preprocessing", "sklearn.impute"}
+    for spec in settings.models.candidates:
+        with contextlib.suppress(BadInput):
+            modules.add(parse_candidate(spec, settings.objective.task).estimator.split(":")[0])
+    code = "\n".join(f"import {m}" for m in sorted(modules) if all(part.isidentifier() for part in m.split(".")))
+    with contextlib.suppress(Exception):  # joblib keeps the workers for the step (its executor is reused)
+        Parallel(n_jobs=settings.models.n_jobs)(delayed(exec)(code, {}) for _ in range(2 * workers))
+        return True
+    return False
