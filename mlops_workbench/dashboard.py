@@ -30,7 +30,7 @@ __all__ = ['REPORTS', 'WIDGET_STATE', 'WIDGET_VIEW', 'COMM_MESSAGES', 'Champion'
            'load_dashboard', 'summary_view', 'metric_figure', 'quality_table', 'trend_view', 'drift_view',
            'leaderboard_view', 'run_views', 'run_choices', 'report_links', 'history_view', 'packaged_dashboard',
            'copy_dashboard_notebook', 'dashboard_notebook', 'wait_for_visitor', 'static_page', 'render_static',
-           'refresh_dashboard', 'check_bind', 'voila_config', 'serve_dashboard']
+           'dashboard_cwd', 'refresh_dashboard', 'check_bind', 'voila_config', 'serve_dashboard']
 
 # %% ../nbs/16_dashboard.ipynb #e0e09d62
 @dataclass
@@ -363,6 +363,7 @@ def render_static(
     kernel_name: str = "python3",  # the Jupyter kernel to run the notebook in
     kernel_manager_class: type | None = None,  # e.g. the pipeline's kernel manager, whose kernels die with it
     timeout: int = 600,  # seconds a cell may run
+    km: typing.Any = None,  # a kernel manager whose kernel is running already (a run's pre-started one); left running
 ) -> Path:
     "Run the dashboard notebook once and write it as a standalone page (atomically); return its path."
     import nbclient
@@ -374,8 +375,8 @@ def render_static(
     notebook = dashboard_notebook(settings)
     nb = parameterize_notebook(load_notebook_node(str(notebook)), {
         "settings_path": str(settings.source or ""), "snapshot": str(out.resolve())})
-    cwd = notebook.parent if notebook.parent.is_relative_to(settings.root) else settings.root
-    client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, resources={"metadata": {"path": str(cwd)}},
+    client = nbclient.NotebookClient(nb, km=km, timeout=timeout, kernel_name=kernel_name,
+                                     resources={"metadata": {"path": str(dashboard_cwd(settings))}},
                                      store_widget_state=True, extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
                                      **({"kernel_manager_class": kernel_manager_class} if kernel_manager_class else {}))
     try:
@@ -384,13 +385,21 @@ def render_static(
         raise InfraError(f"{notebook}: the dashboard did not render: {e.ename}: {error_line(e.evalue)}") from None
     return write_atomic(out, static_page(nb, f"{settings.project.name}: dashboard"))
 
+def dashboard_cwd(
+    settings: Settings,  # the project's settings
+) -> Path:
+    "The working folder of the dashboard's kernel: the notebook's own folder in the project, else the project's."
+    notebook = dashboard_notebook(settings)
+    return notebook.parent if notebook.parent.is_relative_to(settings.root) else settings.root
+
 def refresh_dashboard(
     settings: Settings,  # the project's settings
     kernel_manager_class: type | None = None,  # passed to `render_static`
+    km: typing.Any = None,  # passed to `render_static`
 ) -> Path | None:
     "Render `<reports>/dashboard.html` again at the end of a run; a failure is logged, never raised: the run's outcome stands."
     try:
-        return render_static(settings, kernel_manager_class=kernel_manager_class)
+        return render_static(settings, kernel_manager_class=kernel_manager_class, km=km)
     except Exception as e:  # the dashboard is a convenience: the run record is what counts
         logging.getLogger("mlops_workbench").warning("the dashboard snapshot was not refreshed: %s", error_line(e))
         return None

@@ -56,10 +56,10 @@ from .alerts import send_alert
 from .tracking import TrackedRun, Tracker
 
 # %% auto #0
-__all__ = ['RESERVED_PARAMETERS', 'WARM_UP', 'packaged_stage', 'stage_notebooks', 'declared_parameters', 'coerce_parameter',
-           'stage_parameters', 'OrphanSafeKernelManager', 'warm_up_code', 'start_kernel', 'WarmKernel', 'notebook_html',
-           'HtmlRenderer', 'execute_stage', 'Progress', 'run_alerts', 'run_pipeline', 'rerun_differences',
-           'rerun_pipeline']
+__all__ = ['RESERVED_PARAMETERS', 'WARM_UP', 'DASHBOARD', 'packaged_stage', 'stage_notebooks', 'declared_parameters',
+           'coerce_parameter', 'stage_parameters', 'OrphanSafeKernelManager', 'warm_up_code', 'start_kernel',
+           'WarmKernel', 'notebook_html', 'HtmlRenderer', 'execute_stage', 'Progress', 'run_alerts', 'run_pipeline',
+           'rerun_differences', 'rerun_pipeline']
 
 # %% ../nbs/14a_pipeline.ipynb #0d621dc1
 RESERVED_PARAMETERS: tuple[str, ...] = ("settings_path", "run_dir", "interactive", "parent_run_id")
@@ -180,6 +180,7 @@ class OrphanSafeKernelManager(AsyncKernelManager):
 
 # %% ../nbs/14a_pipeline.ipynb #7a1c3e02
 WARM_UP = "import mlops_workbench.steps"  # what a pre-started kernel imports when its notebook is not known
+DASHBOARD = "dashboard"  # the pseudo-stage of the snapshot a run refreshes at its end
 
 def warm_up_code(
     notebook: Path,  # the stage notebook the kernel is for
@@ -200,6 +201,8 @@ def warm_up_code(
             lines += [ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
     if stage in STAGES:
         lines.append(f"__import__('mlops_workbench.steps', fromlist=['warm_up']).warm_up({stage!r}, {settings_path!r}, {tracking})")
+    elif stage == DASHBOARD and tracking:
+        lines.append(f"__import__('mlops_workbench.tracking', fromlist=['open_store']).open_store({settings_path!r})")
     return "\n".join(lines) or WARM_UP
 
 def start_kernel(
@@ -548,6 +551,10 @@ def run_pipeline(
             if index < len(names) and index not in kernels:
                 kernels[index] = WarmKernel(kernel_name, settings.root, env,
                                             warm_up_code(notebooks[names[index]], names[index], settings_path, tracking))
+            elif index == len(names) and index not in kernels and settings.dashboard.refresh:  # the snapshot's kernel
+                from mlops_workbench.dashboard import dashboard_cwd, dashboard_notebook
+                kernels[index] = WarmKernel(kernel_name, dashboard_cwd(settings), env,
+                                            warm_up_code(dashboard_notebook(settings), DASHBOARD, settings_path))
 
         start_ahead(0, tracking=False)  # while the run is set up; it leaves the store alone, which the run may be creating
         record = RunRecord(run_id=run_id, project=settings.project.name, started=_now(), run_dir=str(run_dir),
@@ -576,7 +583,7 @@ def run_pipeline(
                         stage.status = "skipped"
                         continue
                     for ahead in (index + 1, index + 2):  # two ahead: a short stage (validate) is over before a kernel is warm
-                        start_ahead(ahead)
+                        start_ahead(ahead)  # past the last stage: the dashboard's
                     _run_stage(settings, record, index, notebooks[stage.name], per_stage[stage.name], kernel_name,
                                retries, timeout, kernels.pop(index, None), env, progress, renderer)
                     if on_stage:
@@ -601,6 +608,7 @@ def run_pipeline(
                 record.save()
         finally:
             renderer.close()  # again when the loop was cut short: no thread outlives the run
+            dashboard_kernel = kernels.pop(len(names), None)
             for unused in kernels.values():
                 unused.discard()
             if progress:
@@ -610,7 +618,13 @@ def run_pipeline(
         if settings.dashboard.refresh and record.exit_code != InfraError.exit_code:  # after an infrastructure failure, rendering would meet it again
             # imported here, not at the top: the dashboard needs the registry, MLflow and sklearn
             from mlops_workbench.dashboard import refresh_dashboard
-            refresh_dashboard(settings, OrphanSafeKernelManager)  # <reports>/dashboard.html; never fails the run
+            km = dashboard_kernel.take() if dashboard_kernel else None
+            try:
+                refresh_dashboard(settings, OrphanSafeKernelManager, km)  # <reports>/dashboard.html; never fails the run
+            finally:
+                _shutdown(km)
+        elif dashboard_kernel:
+            dashboard_kernel.discard()
     return record
 
 # %% ../nbs/14a_pipeline.ipynb #7a1c3e08

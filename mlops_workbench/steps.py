@@ -48,7 +48,7 @@ from .evaluate import evaluate as evaluate_model
 from .registry import TRAINING_ROWS, dump_model, load_model_bytes, trusted_modules
 from .reports import StageOutputs, markdown_html, save_figure
 from .summary import FLAGS, quick_summary
-from .tracking import Tracker, track
+from .tracking import Tracker, open_store, track
 from .validation import validate as validate_batch
 
 # %% auto #0
@@ -438,11 +438,8 @@ def warm_up(
         return done
     if stage == "train" and _warm_workers(settings):
         done.append("workers")
-    if tracking:
-        with contextlib.suppress(Exception):
-            settings.tracking.retry_seconds = 0  # one attempt and one retry: a locked store is the stage's to wait on
-            Tracker.from_settings(settings)
-            done.append("tracking store")
+    if tracking and open_store(settings_path):
+        done.append("tracking store")
     return done
 
 def _warm_workers(settings: Settings) -> bool:

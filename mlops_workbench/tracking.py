@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import InfraError, Settings, error_line
+from .core import InfraError, Settings, error_line, load_settings
 
 # %% auto #0
-__all__ = ['HTTP_BOUNDS', 'RetryingClient', 'TrackedRun', 'reroot_store', 'Tracker', 'track']
+__all__ = ['HTTP_BOUNDS', 'RetryingClient', 'TrackedRun', 'reroot_store', 'Tracker', 'track', 'open_store']
 
 # %% ../nbs/09_tracking.ipynb #0f3c9a51
 HTTP_BOUNDS: dict[str, str] = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
@@ -240,3 +240,15 @@ def track(
 ) -> contextlib.AbstractContextManager[TrackedRun]:
     "`tracker.run(...)`, or a run that records nothing when there is no tracker (interactive use)."
     return tracker.run(name, parent, tags) if tracker is not None else contextlib.nullcontext(TrackedRun(None))
+
+def open_store(
+    settings_path: str | os.PathLike = "",  # the project's settings.ini ("": found from the working folder upwards)
+) -> bool:
+    "Open a project's tracking store ahead of its first use (MLflow keeps one store per URI in a process); never raises."
+    try:
+        settings = load_settings(settings_path)
+        settings.tracking.retry_seconds = 0  # one attempt and one retry: a locked store is for its user to wait on
+        Tracker.from_settings(settings)
+        return True
+    except Exception:
+        return False
