@@ -76,8 +76,10 @@ def lab_page(lab):
         browser.close()
 
 
+# queued or run cells show [*] or [n]; a busy kernel means the run started even when a loaded machine repaints late
 STARTED = r"""() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')]
-  .some(c => /\[(\*|\d+)\]/.test(c.textContent))"""
+  .some(c => /\[(\*|\d+)\]/.test(c.textContent))
+  || document.querySelector(".jp-Notebook-ExecutionIndicator[data-status='busy']") !== null"""
 RUN_DONE = """() => {
   const cells = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')];
   return cells.length > 0 && cells.every(c => /\\[\\d+\\]/.test(c.textContent));
@@ -98,11 +100,12 @@ def run_all(page, lab, stage: str, widget: str | None, timeout: float = 240_000)
             dialog = page.locator(".jp-Dialog button", has_text="Select")
             if dialog.count():  # JupyterLab asked which kernel (its kernel list came late): the one proposed
                 dialog.first.click()
+                page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
             panel.locator(".jp-Notebook-cell").first.click()
             page.locator(".lm-MenuBar-item", has_text="Run").first.click()
             page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
             try:
-                page.wait_for_function(STARTED, timeout=20_000, polling=500)
+                page.wait_for_function(STARTED, timeout=60_000, polling=500)  # Run All again only when it never started
                 break
             except PlaywrightTimeout:
                 continue
