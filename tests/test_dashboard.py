@@ -23,6 +23,8 @@ from mlops_workbench.pipeline import run_pipeline
 from mlops_workbench.project import DEMO_SETTINGS, scaffold_demo
 from mlops_workbench.runs import list_runs
 
+pytestmark = pytest.mark.xdist_group("dashboard")  # one worker starts the module's server and browser once (`--dist loadgroup`)
+
 SOURCE = ("load_settings", "dashboard.summary_view", "wait_for_visitor", "jslink")  # the notebook's code, never shown
 
 
