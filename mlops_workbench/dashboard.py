@@ -28,9 +28,9 @@ from .tracking import RetryingClient
 # %% auto #0
 __all__ = ['REPORTS', 'WIDGET_STATE', 'WIDGET_VIEW', 'COMM_MESSAGES', 'Champion', 'read_champion', 'DashboardData',
            'load_dashboard', 'summary_view', 'metric_figure', 'quality_table', 'trend_view', 'drift_view',
-           'leaderboard_view', 'run_views', 'run_choices', 'report_links', 'history_view', 'packaged_dashboard',
-           'copy_dashboard_notebook', 'dashboard_notebook', 'wait_for_visitor', 'static_page', 'render_static',
-           'dashboard_cwd', 'refresh_dashboard', 'check_bind', 'voila_config', 'serve_dashboard']
+           'monitor_view', 'leaderboard_view', 'run_views', 'run_choices', 'report_links', 'history_view',
+           'packaged_dashboard', 'copy_dashboard_notebook', 'dashboard_notebook', 'wait_for_visitor', 'static_page',
+           'render_static', 'dashboard_cwd', 'refresh_dashboard', 'check_bind', 'voila_config', 'serve_dashboard']
 
 # %% ../nbs/16_dashboard.ipynb #e0e09d62
 @dataclass
@@ -208,14 +208,34 @@ def drift_view(
 ) -> str:
     "Drift per feature of a run's batch against the reference: PSI, test, p-value, verdict."
     record = record or data.latest("validate")
-    report = data.folder(record, "validate") / "drift.json" if record else None
+    return _drift_table(data.folder(record, "validate") / "drift.json" if record else None, "No drift measured in this run.")
+
+def _drift_table(
+    report: Path | None,  # a drift report's JSON (`drift.json`), as the validate stage and the monitor write it
+    missing: str,  # what to say when there is none
+) -> str:
+    "Drift per feature, drifted features first: PSI, test, p-value, verdict."
     if report is None or not report.is_file():
-        return "<p>No drift measured in this run.</p>"
+        return f"<p>{html.escape(missing)}</p>"
     columns = json.loads(report.read_text()).get("columns", [])
     rows = [{"feature": c["column"], "kind": c.get("kind", ""), "psi": _number(c.get("psi")), "test": c.get("test", ""),
              "p-value": _number(c.get("p_value")), "drifted": "yes" if c.get("drifted") else "no"} for c in columns]
     rows.sort(key=lambda r: r["drifted"] != "yes")
     return _table(rows, "No column compared.")
+
+def monitor_view(
+    data: DashboardData,  # what the dashboard reads
+) -> str:
+    "The latest check of the served data (`mlops-wb monitor`): the rows it measured, its verdict and the drift per feature."
+    found = next(((r, s.outputs) for r in data.runs for s in r.stages if s.name == "monitor" and s.outputs), None)
+    if found is None:
+        return "<p class='mlops-wb-monitor'>No served data monitored yet: `mlops-wb monitor` measures it.</p>"
+    record, out = found  # the monitor's own record (read as JSON: the monitor comes after the dashboard in the module map)
+    css = "error" if out.get("drifted") else "ok"
+    head = (f"<p class='mlops-wb-monitor'>Monitor run {html.escape(record.run_id)}: {out.get('rows', 0):,} rows served "
+            f"under '{html.escape(str(out.get('alias', '')))}', {html.escape(str(out.get('first_served', ''))[:19])} to "
+            f"{html.escape(str(out.get('last_served', ''))[:19])}: <span class='{css}'>{html.escape(out.get('summary', ''))}</span></p>")
+    return head + _drift_table(data.folder(record, "monitor") / "drift.json", "The monitor's drift report is missing.")
 
 def leaderboard_view(
     data: DashboardData,  # what the dashboard reads

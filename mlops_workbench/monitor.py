@@ -120,6 +120,11 @@ def monitor(
     parameters = {"since": since.isoformat() if since else "", "window": window or settings.serving.monitor_window, "alias": alias}
     _record(settings, run_id, "monitor", started, parameters, outputs, int(report.drifted),
             f"served data drifted: {report.summary()}" if report.drifted else "")
+    if settings.dashboard.refresh and (settings.project.reports / "dashboard.html").is_file():
+        # imported here: rendering takes a kernel and seconds, only for a project that shares its dashboard
+        from mlops_workbench.dashboard import refresh_dashboard
+
+        refresh_dashboard(settings)  # never fails the monitor: the record and the report are what count
     return outputs
 
 # %% ../nbs/17b_monitor.ipynb #a52bc389

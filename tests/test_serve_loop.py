@@ -64,8 +64,12 @@ def test_train_serve_label_monitor_retrain_then_drift_stops_it(tmp_path):
     finally:
         server.stop()
 
-    drifted = run_in_process("monitor", "--settings", ini, "--since", since)
+    snapshot = folder / "reports" / "dashboard.html"
+    snapshot.write_text("<p>the snapshot as it was</p>")  # a project that shares its dashboard
+    drifted = run_in_process("monitor", "--settings", ini, "--since", since, env={"MLOPS_WB_DASHBOARD_REFRESH": "true"})
     assert drifted.returncode == 1, drifted.stdout + drifted.stderr
+    shown = snapshot.read_text()  # rendered again, with the verdict and the drifted feature first
+    assert f"{len(accepted)} rows served under 'champion'" in shown and "<span class='error'>DRIFT:" in shown
     assert f"{len(accepted)} served rows" in drifted.stdout and "served data drifted: DRIFT" in drifted.stderr
     monitor_run = load_run(load_settings(ini, environ={}), drifted.stdout.split("report: ")[1].split("/")[-3])
     assert (monitor_run.status, monitor_run.exit_code) == ("failed", 1)
