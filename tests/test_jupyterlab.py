@@ -76,10 +76,9 @@ def lab_page(lab):
         browser.close()
 
 
-# queued or run cells show [*] or [n]; a busy kernel means the run started even when a loaded machine repaints late
+# queued or run cells show [*] or [n] (a busy kernel does not say so: it is busy a moment when the page connects)
 STARTED = r"""() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')]
-  .some(c => /\[(\*|\d+)\]/.test(c.textContent))
-  || document.querySelector(".jp-Notebook-ExecutionIndicator[data-status='busy']") !== null"""
+  .some(c => /\[(\*|\d+)\]/.test(c.textContent))"""
 RUN_DONE = """() => {
   const cells = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')];
   return cells.length > 0 && cells.every(c => /\\[\\d+\\]/.test(c.textContent));
