@@ -28,9 +28,9 @@ def write_history(root: Path, n: int) -> Path:
     import mlflow
 
     from mlops_workbench.core import load_settings, settings_text
+    from mlops_workbench.reports import TrainOutputs
     from mlops_workbench.runs import RunRecord, runs_dir
     from mlops_workbench.steps import EvaluateOutputs, ValidateOutputs
-    from mlops_workbench.train import TrainOutputs
     root.mkdir(parents=True)
     (root / "settings.ini").write_text(settings_text({"project": {"name": "bench"}, "data": {"target": "species"},
                                                       "objective": {"threshold": 0.9}}))

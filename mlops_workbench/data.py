@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from .core import DataError, Settings, error_line
 
@@ -444,6 +443,8 @@ def split_holdout(
             rare = ", ".join(repr(c) for c in counts[counts < 2].index)
             raise DataError(f"{where}: class {rare} of target '{target}' has a single row; each class needs at least two to be split")
         stratify = frame[target]
+    # imported here: loading and profiling data never needs scikit-learn
+    from sklearn.model_selection import train_test_split
     train, holdout = train_test_split(frame, test_size=share, random_state=seed, stratify=stratify)
     return train, holdout
 

@@ -35,9 +35,9 @@ from .candidates import check_metrics, make_pipeline, parse_candidate
 from .core import CheckFailed, Settings, code_version, error_line, objective_card, write_atomic
 from .data import row_hashes
 from .diagnostics import comparison_figure, importances, plot_kinds, prediction_data
-from .reports import html_page, markdown_html, markdown_table, save_figure
+from .reports import TrainOutputs, html_page, markdown_html, markdown_table, save_figure
 from .tracking import Tracker
-from .train import TrainOutputs, fit_final, leaderboard_view
+from .train import fit_final, leaderboard_view
 
 # %% auto #0
 __all__ = ['holdout_metrics', 'calibration', 'resource_usage', 'Gate', 'check_gates', 'failures', 'baseline_score',

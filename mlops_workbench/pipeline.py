@@ -56,10 +56,10 @@ from .alerts import send_alert
 from .tracking import TrackedRun, Tracker
 
 # %% auto #0
-__all__ = ['RESERVED_PARAMETERS', 'WARM_UP', 'DASHBOARD', 'packaged_stage', 'stage_notebooks', 'declared_parameters',
-           'coerce_parameter', 'stage_parameters', 'OrphanSafeKernelManager', 'warm_up_code', 'start_kernel',
-           'WarmKernel', 'notebook_html', 'HtmlRenderer', 'execute_stage', 'Progress', 'run_alerts', 'run_pipeline',
-           'rerun_differences', 'rerun_pipeline']
+__all__ = ['RESERVED_PARAMETERS', 'DASHBOARD', 'packaged_stage', 'stage_notebooks', 'declared_parameters', 'coerce_parameter',
+           'stage_parameters', 'OrphanSafeKernelManager', 'warm_up_code', 'start_kernel', 'WarmKernel', 'notebook_html',
+           'HtmlRenderer', 'execute_stage', 'Progress', 'run_alerts', 'run_pipeline', 'rerun_differences',
+           'rerun_pipeline']
 
 # %% ../nbs/14a_pipeline.ipynb #0d621dc1
 RESERVED_PARAMETERS: tuple[str, ...] = ("settings_path", "run_dir", "interactive", "parent_run_id")
@@ -179,7 +179,6 @@ class OrphanSafeKernelManager(AsyncKernelManager):
         return [sys.executable, "-I", "-S", "-c", _DIE_WITH_PARENT, str(os.getpid()), *cmd]
 
 # %% ../nbs/14a_pipeline.ipynb #7a1c3e02
-WARM_UP = "import mlops_workbench.steps"  # what a pre-started kernel imports when its notebook is not known
 DASHBOARD = "dashboard"  # the pseudo-stage of the snapshot a run refreshes at its end
 
 def warm_up_code(
@@ -188,8 +187,8 @@ def warm_up_code(
     settings_path: str = "",  # the project's settings.ini ("": found from the kernel's working folder)
     tracking: bool = True,  # also open the tracking store (not while the run is creating it)
 ) -> str:
-    "What a stage's pre-started kernel runs silently: the notebook's top-level imports, then `steps.warm_up` for a workbench stage."
-    lines = []
+    "What a stage's pre-started kernel runs silently: the notebook's top-level imports, then `steps.warm_up` if it uses the steps."
+    imports = []
     with contextlib.suppress(Exception):  # an unreadable notebook: the stage reports it
         for cell in nbformat.read(notebook, as_version=4).cells:
             if cell.cell_type != "code":
@@ -198,12 +197,20 @@ def warm_up_code(
                 tree = ast.parse(cell.source)
             except SyntaxError:  # IPython magics: not Python, left to the stage
                 continue
-            lines += [ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
-    if stage in STAGES:
+            imports += [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    lines = [ast.unparse(node) for node in imports]
+    if stage in STAGES and any(_imports_steps(node) for node in imports):
         lines.append(f"__import__('mlops_workbench.steps', fromlist=['warm_up']).warm_up({stage!r}, {settings_path!r}, {tracking})")
     elif stage == DASHBOARD and tracking:
         lines.append(f"__import__('mlops_workbench.tracking', fromlist=['open_store']).open_store({settings_path!r})")
-    return "\n".join(lines) or WARM_UP
+    return "\n".join(lines)
+
+def _imports_steps(node: ast.Import | ast.ImportFrom) -> bool:
+    "Whether an import statement brings in `mlops_workbench.steps` (whose step the warm-up prepares)."
+    if isinstance(node, ast.Import):
+        return any(alias.name == "mlops_workbench.steps" for alias in node.names)
+    return node.module == "mlops_workbench.steps" or (
+        node.module == "mlops_workbench" and any(alias.name == "steps" for alias in node.names))
 
 def start_kernel(
     kernel_name: str,  # the Jupyter kernel
@@ -217,14 +224,14 @@ def start_kernel(
     return km
 
 class WarmKernel:
-    "A stage kernel started now and warmed up (`WARM_UP` imported) in a background thread, for a stage to come."
+    "A stage kernel started now and warmed up (`warm_up` run silently) in a background thread, for a stage to come."
 
     def __init__(
         self,
         kernel_name: str,  # the Jupyter kernel
         cwd: Path,  # its working directory
         env: Mapping[str, str] | None = None,  # environment variables added to this process's
-        warm_up: str = WARM_UP,  # code run silently before the stage (nothing if empty)
+        warm_up: str = "",  # code run silently before the stage (nothing if empty)
     ):
         self.km: OrphanSafeKernelManager | None = None
         with contextlib.suppress(Exception):  # a kernel that cannot start: the stage starts its own and reports why

@@ -14,7 +14,7 @@ import math
 import os
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from .core import BadInput, Settings, error_line, objective_card, write_atomic
 
 # %% auto #0
 __all__ = ['figure_png', 'save_figure', 'png_data_uri', 'markdown_html', 'html_page', 'jsonable', 'moved_paths', 'Record',
-           'StageOutputs', 'markdown_table']
+           'StageOutputs', 'TrainOutputs', 'markdown_table']
 
 # %% ../nbs/02_reports.ipynb #cb0f0ff5
 def figure_png(
@@ -172,6 +172,34 @@ class StageOutputs(Record):
         "The stage's view, shown as the cell's output."
         path = Path(self.folder) / self.view
         return path.read_text(encoding="utf-8") if self.view and path.is_file() else html.escape(repr(self))
+
+# %% ../nbs/02_reports.ipynb #609d36c4
+@dataclass
+class TrainOutputs(StageOutputs):
+    "What the train stage leaves for evaluation, and what the run record keeps of it."
+    candidate: str = ""  # the candidate kept
+    estimator: str = ""  # its estimator, `package.module:Class`
+    params: dict[str, Any] = field(default_factory=dict)  # the model parameters kept after tuning (empty: defaults)
+    cv_score: float | None = None  # its cross-validated primary metric
+    fit_seconds: float = 0.0  # the final fit's wall time
+    tuning: dict[str, Any] | None = None  # how tuning went (`Tuning` as data), None when not tuned
+    fingerprint: str = ""  # the training data's fingerprint
+    contract_version: int | None = None  # the data contract the preprocessing followed, if any
+    roles: dict[str, str] | None = None  # column roles used (from the contract), None: from settings
+    kinds: dict[str, str] | None = None  # column kinds used (from the contract), None: from the data
+    text_columns: list[str] = field(default_factory=list)  # feature columns left out as free text
+    candidates: list[str] = field(default_factory=list)  # the candidates compared, as specified
+    metrics: list[str] = field(default_factory=list)  # the metrics compared, the primary first
+    train_rows: int = 0  # rows the model was fit on
+    holdout_rows: int = 0  # rows kept aside for evaluation
+    feedback_rows: int = 0  # labelled served rows added to the training split (`include_feedback`)
+    train_run_id: str = ""  # the MLflow run of the training
+    pipeline_run_id: str = ""  # the MLflow run of the pipeline, if any
+    code_version: dict[str, str] = field(default_factory=dict)  # package version and git commit
+    model: str = ""  # the skops model file, in the stage folder
+    leaderboard: str = ""  # the leaderboard CSV, in the stage folder
+    training_rows: str = ""  # the training split's row hashes (`data.row_hashes`, .npy), in the stage folder
+    train_sample: str = ""  # how the training split was sampled past `[models] max_train_rows` ("" when it was not)
 
 # %% ../nbs/02_reports.ipynb #1b5f6176
 def _cell(value: Any, digits: int) -> str:

@@ -15,7 +15,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -28,28 +28,18 @@ from mlops_workbench.profile import (
     overview_html,
     profile_report,
 )
-from mlops_workbench.train import (
-    Leaderboard,
-    TrainOutputs,
-    compare_from_settings,
-    fit_final,
-    rebuild_leaderboard,
-    sample_training,
-    tune,
-)
 
-from .candidates import column_kinds, column_roles, parse_candidate
 from .contract import Contract, infer_contract, load_contract, save_contract
 from .core import BadInput, CheckFailed, Settings, code_version, error_line, load_settings, write_atomic
 from .data import fingerprint, load_project_data, project_columns, row_hashes, source_of, split_holdout
-from .diagnostics import leaderboard_figure
 from .drift import detect_drift
-from .evaluate import evaluate as evaluate_model
-from .registry import TRAINING_ROWS, dump_model, load_model_bytes, trusted_modules
-from .reports import StageOutputs, markdown_html, save_figure
+from .reports import StageOutputs, TrainOutputs, markdown_html, save_figure
 from .summary import FLAGS, quick_summary
 from .tracking import Tracker, open_store, track
 from .validation import validate as validate_batch
+
+if TYPE_CHECKING:  # the train and evaluate steps import scikit-learn when they run, not here
+    from mlops_workbench.train import Leaderboard
 
 # %% auto #0
 __all__ = ['OUTPUTS', 'LAZY_IMPORTS', 'stage_dir', 'project_path', 'ExploreOutputs', 'explore', 'project_contract',
@@ -289,6 +279,10 @@ def train(
     feedback: pd.DataFrame | None = None,  # labelled served rows added to the training split (`monitor.training_feedback`)
 ) -> TrainOutputs:
     "Compare the candidates, tune the best, fit it on the training split, and hand it over to evaluation."
+    from mlops_workbench.candidates import column_kinds, column_roles  # see `LAZY_IMPORTS`
+    from mlops_workbench.diagnostics import leaderboard_figure
+    from mlops_workbench.registry import TRAINING_ROWS, dump_model
+    from mlops_workbench.train import compare_from_settings, fit_final, sample_training, tune
     target, task, seed = settings.data.target, settings.objective.task, settings.models.seed
     if settings.data.train is None:
         raise BadInput("no training data: set [data] train in settings.ini")
@@ -337,6 +331,7 @@ def load_trained(
     run_dir: str | os.PathLike = "",  # the run's folder; "": <reports>/train/
 ) -> tuple[TrainOutputs, Any]:
     "What the train stage handed over, and its model loaded under the trust policy."
+    from mlops_workbench.registry import load_model_bytes, trusted_modules  # see `LAZY_IMPORTS`
     folder = stage_dir(settings, run_dir, "train")
     if not (folder / "outputs.json").is_file():
         raise BadInput(f"{folder}: no outputs.json (run the train stage first)")
@@ -353,6 +348,7 @@ def load_leaderboard(
     trained: TrainOutputs,  # what the train stage handed over
 ) -> tuple[Leaderboard, pd.DataFrame]:
     "The train stage's leaderboard, rebuilt to draw its candidates again, and its training split."
+    from mlops_workbench.train import rebuild_leaderboard  # see `LAZY_IMPORTS`
     data = load_project_data(settings, settings.data.train, settings.data.target)
     o, m = settings.objective, settings.models
     train_split, _ = split_holdout(data, settings.data.target, m.holdout_share, m.seed, o.task)
@@ -392,6 +388,7 @@ def evaluate(
     n_bootstrap: int = 200,  # bootstrap resamples for the holdout intervals
 ) -> EvaluateOutputs:
     "Evaluate the train stage's model on the holdout, hold it to the gates, promote it when all pass; see `check()`."
+    from mlops_workbench.evaluate import evaluate as evaluate_model  # see `LAZY_IMPORTS`
     o, m, target = settings.objective, settings.models, settings.data.target
     folder = stage_dir(settings, run_dir, "evaluate")
     trained, model = load_trained(settings, run_dir)
@@ -417,8 +414,8 @@ def evaluate(
 # %% ../nbs/13_steps.ipynb #6a1f0c22
 LAZY_IMPORTS: dict[str, tuple[str, ...]] = {  # what each step imports only when it runs
     "explore": ("data_profiling",),  # the profile report (seconds)
-    "train": ("skops.io",),  # the model file
-    "evaluate": ("skops.io", "mlflow.sklearn"),  # the model file and MLflow's model flavour
+    "train": ("mlops_workbench.train", "mlops_workbench.diagnostics", "mlops_workbench.registry", "skops.io"),  # scikit-learn, the model file
+    "evaluate": ("mlops_workbench.evaluate", "skops.io", "mlflow.sklearn"),  # the model file and MLflow's model flavour
 }
 
 def warm_up(
@@ -445,6 +442,8 @@ def warm_up(
 def _warm_workers(settings: Settings) -> bool:
     "Start the worker processes cross-validation uses (`[models] n_jobs`), each importing the candidates' estimators."
     from joblib import Parallel, delayed, effective_n_jobs
+
+    from mlops_workbench.candidates import parse_candidate
     workers = effective_n_jobs(settings.models.n_jobs)
     if workers < 2:
         return False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,12 +29,12 @@ from sklearn.pipeline import Pipeline
 from .candidates import ALIASES, REGISTRY, Candidate, check_metrics, make_pipeline, parse_candidate
 from .core import BadInput, DataError, Settings, error_line
 from .data import column_not_found
-from .reports import StageOutputs, jsonable
+from .reports import jsonable
 from .tracking import TrackedRun, Tracker, track
 
 # %% auto #0
 __all__ = ['Leaderboard', 'leaderboard_view', 'make_cv', 'compare', 'rebuild_leaderboard', 'Tuning', 'tune', 'fit_final',
-           'sample_training', 'TrainOutputs', 'compare_from_settings']
+           'sample_training', 'compare_from_settings']
 
 # %% ../nbs/10a_train.ipynb #bf73b411
 @dataclass
@@ -413,34 +413,6 @@ def sample_training(
     how = "stratified by the target" if stratify is not None else "uniform"
     return kept, (f"trained on a seeded random sample of {max_rows:,} of {len(frame):,} training rows "
                   f"({how}, seed {seed}; [models] max_train_rows = {max_rows:,})")
-
-# %% ../nbs/10a_train.ipynb #609d36c4
-@dataclass
-class TrainOutputs(StageOutputs):
-    "What the train stage leaves for evaluation, and what the run record keeps of it."
-    candidate: str = ""  # the candidate kept
-    estimator: str = ""  # its estimator, `package.module:Class`
-    params: dict[str, Any] = field(default_factory=dict)  # the model parameters kept after tuning (empty: defaults)
-    cv_score: float | None = None  # its cross-validated primary metric
-    fit_seconds: float = 0.0  # the final fit's wall time
-    tuning: dict[str, Any] | None = None  # how tuning went (`Tuning` as data), None when not tuned
-    fingerprint: str = ""  # the training data's fingerprint
-    contract_version: int | None = None  # the data contract the preprocessing followed, if any
-    roles: dict[str, str] | None = None  # column roles used (from the contract), None: from settings
-    kinds: dict[str, str] | None = None  # column kinds used (from the contract), None: from the data
-    text_columns: list[str] = field(default_factory=list)  # feature columns left out as free text
-    candidates: list[str] = field(default_factory=list)  # the candidates compared, as specified
-    metrics: list[str] = field(default_factory=list)  # the metrics compared, the primary first
-    train_rows: int = 0  # rows the model was fit on
-    holdout_rows: int = 0  # rows kept aside for evaluation
-    feedback_rows: int = 0  # labelled served rows added to the training split (`include_feedback`)
-    train_run_id: str = ""  # the MLflow run of the training
-    pipeline_run_id: str = ""  # the MLflow run of the pipeline, if any
-    code_version: dict[str, str] = field(default_factory=dict)  # package version and git commit
-    model: str = ""  # the skops model file, in the stage folder
-    leaderboard: str = ""  # the leaderboard CSV, in the stage folder
-    training_rows: str = ""  # the training split's row hashes (`data.row_hashes`, .npy), in the stage folder
-    train_sample: str = ""  # how the training split was sampled past `[models] max_train_rows` ("" when it was not)
 
 # %% ../nbs/10a_train.ipynb #01879550
 def compare_from_settings(

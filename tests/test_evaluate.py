@@ -13,8 +13,9 @@ from mlops_workbench.core import CheckFailed, InfraError, load_settings
 from mlops_workbench.data import split_holdout
 from mlops_workbench.evaluate import evaluate
 from mlops_workbench.registry import promote
+from mlops_workbench.reports import TrainOutputs
 from mlops_workbench.tracking import Tracker
-from mlops_workbench.train import TrainOutputs, fit_final
+from mlops_workbench.train import fit_final
 
 
 @pytest.fixture(scope="module")

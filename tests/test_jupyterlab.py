@@ -79,9 +79,15 @@ def lab_page(lab):
 # queued or run cells show [*] or [n] (a busy kernel does not say so: it is busy a moment when the page connects)
 STARTED = r"""() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')]
   .some(c => /\[(\*|\d+)\]/.test(c.textContent))"""
-RUN_DONE = """() => {
+ERROR = "[data-mime-type='application/vnd.jupyter.error']"  # a cell's traceback
+# "done": every cell ran; "lost": nothing queued any more, yet not every cell ran, with the kernel idle (JupyterLab
+# replaced a kernel whose websocket failed, which drops the queue, as a user sees: the cells go back to [ ])
+DONE_OR_LOST = """() => {
   const cells = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')];
-  return cells.length > 0 && cells.every(c => /\\[\\d+\\]/.test(c.textContent));
+  if (!cells.length) return false;
+  if (cells.every(c => /\\[\\d+\\]/.test(c.textContent))) return "done";
+  const idle = document.querySelector(".jp-Notebook-ExecutionIndicator[data-status='idle']");
+  return idle && !cells.some(c => /\\[\\*\\]/.test(c.textContent)) ? "lost" : false;
 }"""
 
 
@@ -95,7 +101,7 @@ def run_all(page, lab, stage: str, widget: str | None, timeout: float = 240_000)
     try:
         panel.locator(".jp-Notebook-cell").first.wait_for(timeout=120_000)
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)  # its kernel is up
-        for _ in range(4):  # Run > Run All Cells, as a user does; again if the kernel was not listening yet
+        for _ in range(4):  # Run > Run All Cells, as a user does; again if it never started or its run was lost
             dialog = page.locator(".jp-Dialog button", has_text="Select")
             if dialog.count():  # JupyterLab asked which kernel (its kernel list came late): the one proposed
                 dialog.first.click()
@@ -104,18 +110,23 @@ def run_all(page, lab, stage: str, widget: str | None, timeout: float = 240_000)
             page.locator(".lm-MenuBar-item", has_text="Run").first.click()
             page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
             try:
-                page.wait_for_function(STARTED, timeout=60_000, polling=500)  # Run All again only when it never started
-                break
+                page.wait_for_function(STARTED, timeout=60_000, polling=500)
             except PlaywrightTimeout:
                 continue
-        page.wait_for_function(RUN_DONE, timeout=timeout, polling=500)
-        if widget:
+            if page.wait_for_function(DONE_OR_LOST, timeout=timeout, polling=500).json_value() == "done":
+                break
+            page.wait_for_timeout(5_000)  # lost: and still so a moment later (not a gap between two cells)
+            if page.evaluate(DONE_OR_LOST) == "done" or panel.locator(ERROR).count():  # a failed cell stops Run All
+                break
+        else:
+            raise AssertionError("Run All did not run every cell in 4 attempts")
+        if widget and not panel.locator(ERROR).count():
             panel.locator(widget).first.wait_for(timeout=60_000)
         page.wait_for_function("() => !document.body.innerText.includes('Loading widget')", timeout=60_000)
     except Exception as e:
         page.screenshot(path=OUTPUT / f"{stage}-failed.png", full_page=True)
         raise AssertionError(f"{stage}: {e}\n{log_path.read_text()[-3000:]}") from e
-    errors = panel.locator("[data-mime-type='application/vnd.jupyter.error']")
+    errors = panel.locator(ERROR)
     assert errors.count() == 0, f"{stage}: a cell shows an error: {errors.first.inner_text()[:2000]}"
     return panel
 
