@@ -53,7 +53,7 @@ from mlops_workbench.runs import (
 )
 
 from .alerts import send_alert
-from .tracking import TrackedRun, Tracker
+from .tracking import TrackedRun, Tracker, store_exists
 
 # %% auto #0
 __all__ = ['RESERVED_PARAMETERS', 'DASHBOARD', 'packaged_stage', 'stage_notebooks', 'declared_parameters', 'coerce_parameter',
@@ -481,9 +481,8 @@ def _send_alerts(settings: Settings, record: RunRecord) -> None:
 
 # %% ../nbs/14a_pipeline.ipynb #a193d115
 def _run_stage(settings: Settings, record: RunRecord, index: int, notebook: Path, parameters: dict[str, typing.Any],
-               kernel_name: str, retries: int, timeout: int | None, kernel: WarmKernel | None = None,
-               env: Mapping[str, str] | None = None, progress: Progress | None = None,
-               renderer: HtmlRenderer | None = None) -> None:
+               kernel_name: str, retries: int, timeout: int | None, kernel: WarmKernel | None,
+               env: Mapping[str, str] | None, progress: Progress | None, renderer: HtmlRenderer) -> None:
     "Run one stage of a run: execute its notebook, have it rendered, read its outputs, and record how it went."
     stage = record.stages[index]
     stage.status, stage.parameters = "running", parameters
@@ -503,11 +502,7 @@ def _run_stage(settings: Settings, record: RunRecord, index: int, notebook: Path
     stage.error, stage.failing_cell = error, cell
     if output.exists():
         stage.notebook = output.name
-        if renderer is not None:
-            renderer.submit(stage, output)
-        else:
-            with contextlib.suppress(Exception):  # a notebook nbconvert cannot render still has its .ipynb
-                stage.html = notebook_html(output, output.with_suffix(".html")).name
+        renderer.submit(stage, output)
     outputs = Path(record.run_dir) / stage.name / "outputs.json"
     if outputs.exists():
         with contextlib.suppress(json.JSONDecodeError):
@@ -563,7 +558,7 @@ def run_pipeline(
                 kernels[index] = WarmKernel(kernel_name, dashboard_cwd(settings), env,
                                             warm_up_code(dashboard_notebook(settings), DASHBOARD, settings_path))
 
-        start_ahead(0, tracking=False)  # while the run is set up; it leaves the store alone, which the run may be creating
+        start_ahead(0, tracking=store_exists(settings.tracking.uri))  # while the run is set up; a store it creates is left alone
         record = RunRecord(run_id=run_id, project=settings.project.name, started=_now(), run_dir=str(run_dir),
                            parameters=dict(parameters or {}), tracking_uri=settings.tracking.uri,
                            code_version=code_version(settings.root), stages=[StageRecord(name) for name in names],

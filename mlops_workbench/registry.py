@@ -10,15 +10,18 @@ import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
-from .candidates import Candidate, parse_candidate
 from .core import BadInput, DataError, InfraError, Settings, error_line
 from .tracking import TrackedRun, Tracker
+
+if TYPE_CHECKING:  # scikit-learn is imported where a model is loaded or logged: reading the registry never needs it
+    from sklearn.base import BaseEstimator
+
+    from mlops_workbench.candidates import Candidate
 
 # %% auto #0
 __all__ = ['TRUSTED_MODULES', 'TRAINING_ROWS', 'dump_model', 'untrusted_types', 'load_model_bytes', 'estimator_modules',
@@ -69,6 +72,7 @@ def estimator_modules(
     task: str,  # classification or regression
 ) -> list[str]:
     "The top-level modules of the estimators the candidates name, to be trusted when loading their models."
+    from mlops_workbench.candidates import parse_candidate
     specs = candidates.values() if isinstance(candidates, dict) else candidates
     out = []
     for spec in specs:

@@ -206,8 +206,8 @@ def record_environment(
 ) -> Path:
     "Write `environment.json` (Python, platform, `name==version` of every installed distribution) into the run folder."
     from importlib import metadata
-    packages = sorted({f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions() if d.metadata["Name"]},
-                      key=str.lower)
+    found = (d.metadata for d in metadata.distributions())  # each distribution's METADATA, parsed once
+    packages = sorted({f"{m['Name']}=={m['Version']}" for m in found if m["Name"]}, key=str.lower)
     info = {"python": sys.version.split()[0], "implementation": platform.python_implementation(),
             "platform": platform.platform(), "executable": sys.executable, "packages": packages}
     return write_atomic(Path(run_dir) / "environment.json", json.dumps(info, indent=1) + "\n")

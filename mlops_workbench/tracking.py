@@ -17,7 +17,7 @@ import numpy as np
 from .core import InfraError, Settings, error_line, load_settings
 
 # %% auto #0
-__all__ = ['HTTP_BOUNDS', 'RetryingClient', 'TrackedRun', 'reroot_store', 'Tracker', 'track', 'open_store']
+__all__ = ['HTTP_BOUNDS', 'RetryingClient', 'TrackedRun', 'reroot_store', 'Tracker', 'track', 'open_store', 'store_exists']
 
 # %% ../nbs/09_tracking.ipynb #0f3c9a51
 HTTP_BOUNDS: dict[str, str] = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
@@ -252,3 +252,10 @@ def open_store(
         return True
     except Exception:
         return False
+
+def store_exists(
+    uri: str,  # a tracking URI
+) -> bool:
+    "Whether the tracking store is there already: a SQLite file on disk; any other store (a server) is taken to be."
+    db = _sqlite_file(uri)
+    return db is None or db.is_file()
