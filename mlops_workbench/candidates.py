@@ -7,6 +7,8 @@ with a Dummy baseline, and the metrics they are scored with."""
 from __future__ import annotations
 
 import ast
+import contextlib
+import functools
 import importlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,14 +24,16 @@ from sklearn.metrics import get_scorer, get_scorer_names
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import ThreadpoolController
 
 from .contract import ROLES
 from .core import BadInput, DataError, error_line
 from .data import KINDS, column_kind, column_not_found
 
 # %% auto #0
-__all__ = ['REGISTRY', 'ALIASES', 'column_kinds', 'column_roles', 'DatetimeFeatures', 'build_preprocessor', 'Candidate',
-           'parse_candidate', 'candidate_label', 'load_estimator', 'make_pipeline', 'check_metrics']
+__all__ = ['REGISTRY', 'ALIASES', 'SMALL_DATA_ROWS', 'column_kinds', 'column_roles', 'DatetimeFeatures', 'build_preprocessor',
+           'Candidate', 'parse_candidate', 'candidate_label', 'load_estimator', 'make_pipeline', 'check_metrics',
+           'small_data_threads']
 
 # %% ../nbs/10_candidates.ipynb #ffd26a57
 def column_kinds(
@@ -290,3 +294,17 @@ def check_metrics(
             except (ValueError, TypeError) as e:
                 raise BadInput(f"metric '{m}' cannot score this target ({y.nunique()} classes): {error_line(e)}") from None
     return out
+
+# %% ../nbs/10_candidates.ipynb #7c1d5e20
+SMALL_DATA_ROWS = 10_000  # below this many rows, models fit and score on one thread
+
+def small_data_threads(
+    rows: int,  # the rows about to be fit or scored
+) -> contextlib.AbstractContextManager:
+    "A context in which OpenMP and BLAS run on one thread when `rows` is below `SMALL_DATA_ROWS`, and as they would otherwise."
+    return contextlib.nullcontext() if rows >= SMALL_DATA_ROWS else _threadpools().limit(limits=1)
+
+@functools.cache
+def _threadpools() -> ThreadpoolController:
+    "The thread pools of the libraries loaded (found once: looking them up takes milliseconds, a limit then 50 µs)."
+    return ThreadpoolController()

@@ -22,6 +22,7 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import cross_val_predict
 
+from .candidates import small_data_threads
 from .core import BadInput
 from .train import Leaderboard, fit_final
 
@@ -67,11 +68,13 @@ def out_of_fold_data(
     n_jobs: int = 1,  # parallel jobs
 ) -> dict[str, Any]:
     "Plot data from cross-validated (out-of-fold) predictions on the training split."
-    if task == "classification" and hasattr(pipeline, "predict_proba"):
-        proba = cross_val_predict(pipeline, X, y, cv=cv, method="predict_proba", n_jobs=n_jobs)
+    classify = task == "classification" and hasattr(pipeline, "predict_proba")
+    with small_data_threads(len(X)):
+        out = cross_val_predict(pipeline, X, y, cv=cv, method="predict_proba" if classify else "predict", n_jobs=n_jobs)
+    if classify:
         classes = sorted(pd.unique(y))
-        return prediction_data(y, np.asarray(classes)[proba.argmax(axis=1)], task, proba, classes)
-    return prediction_data(y, cross_val_predict(pipeline, X, y, cv=cv, n_jobs=n_jobs), task)
+        return prediction_data(y, np.asarray(classes)[out.argmax(axis=1)], task, out, classes)
+    return prediction_data(y, out, task)
 
 def importances(
     model: BaseEstimator,  # a fitted pipeline (raw columns in)
@@ -82,7 +85,8 @@ def importances(
     seed: int = 42,  # permutation seed
 ) -> pd.DataFrame:
     "Permutation importance of every input column: the drop in `scoring` when it is shuffled, mean and std."
-    r = permutation_importance(model, X, y, scoring=scoring, n_repeats=n_repeats, random_state=seed)
+    with small_data_threads(len(X)):
+        r = permutation_importance(model, X, y, scoring=scoring, n_repeats=n_repeats, random_state=seed)
     table = pd.DataFrame({"feature": X.columns, "importance": r.importances_mean, "std": r.importances_std})
     return table.sort_values("importance", ascending=False, ignore_index=True)
 

@@ -31,7 +31,7 @@ from mlops_workbench.registry import (
     version_training_rows,
 )
 
-from .candidates import check_metrics, make_pipeline, parse_candidate
+from .candidates import check_metrics, make_pipeline, parse_candidate, small_data_threads
 from .core import CheckFailed, Settings, code_version, error_line, objective_card, write_atomic
 from .data import row_hashes
 from .diagnostics import comparison_figure, importances, plot_kinds, prediction_data
@@ -450,18 +450,19 @@ def evaluate(
     folder = Path(folder)
     metrics = check_metrics([o.primary_metric, *o.secondary_metrics], o.task)
     X, y = holdout.drop(columns=[target]), holdout[target]
-    scores = holdout_metrics(model, X, y, metrics, o.task, n_boot, m.seed)
-    score = float(scores.iloc[0]["value"])
-    cal, cal_summary = (calibration(model, X, y) if o.task == "classification" and hasattr(model, "predict_proba") else (None, {}))
-    base = baseline_score(train, holdout, target, o.task, o.primary_metric, trained.roles, trained.kinds, settings.data.id_columns)
-    trusted = trusted_modules(settings)
-    champ = champion_score(tracker, settings.registered_model, X, y, o.primary_metric, trusted, row_hashes(holdout))
-    versus = None if champ.rows is None or not champ.rows.any() else float(get_scorer(o.primary_metric)(model, X[champ.rows], y[champ.rows]))
-    data = dump_model(model)  # once: its size is a gate, and it is what MLflow logs
-    resources = resource_usage(model, X, trained.fit_seconds, latency_repeats, limit_ms=o.max_latency_ms, model_bytes=data)
-    gates = check_gates(o, score, base, champ.score, resources, champ.error, versus, champ.basis())
-    result = Evaluation(scores, gates, resources, base, (champ.version, champ.score), cal, cal_summary, champion_basis=champ.basis())
-    result.plots = save_plots(model, X, y, o.task, o.primary_metric, folder / "plots", cal, m.seed)
+    with small_data_threads(len(holdout)):  # scoring a few hundred rows: one thread is faster
+        scores = holdout_metrics(model, X, y, metrics, o.task, n_boot, m.seed)
+        score = float(scores.iloc[0]["value"])
+        cal, cal_summary = (calibration(model, X, y) if o.task == "classification" and hasattr(model, "predict_proba") else (None, {}))
+        base = baseline_score(train, holdout, target, o.task, o.primary_metric, trained.roles, trained.kinds, settings.data.id_columns)
+        trusted = trusted_modules(settings)
+        champ = champion_score(tracker, settings.registered_model, X, y, o.primary_metric, trusted, row_hashes(holdout))
+        versus = None if champ.rows is None or not champ.rows.any() else float(get_scorer(o.primary_metric)(model, X[champ.rows], y[champ.rows]))
+        data = dump_model(model)  # once: its size is a gate, and it is what MLflow logs
+        resources = resource_usage(model, X, trained.fit_seconds, latency_repeats, limit_ms=o.max_latency_ms, model_bytes=data)
+        gates = check_gates(o, score, base, champ.score, resources, champ.error, versus, champ.basis())
+        result = Evaluation(scores, gates, resources, base, (champ.version, champ.score), cal, cal_summary, champion_basis=champ.basis())
+        result.plots = save_plots(model, X, y, o.task, o.primary_metric, folder / "plots", cal, m.seed)
     with tracker.run("evaluate", parent_run_id or trained.train_run_id or None, {"mlops_wb.kind": "evaluate"}) as run:
         result.run_id = run.id
         decision = ("all gates passed: registered and promoted to `champion`" if result.passed else

@@ -26,7 +26,16 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import Pipeline
 
-from .candidates import ALIASES, REGISTRY, Candidate, check_metrics, make_pipeline, parse_candidate
+from mlops_workbench.candidates import (
+    ALIASES,
+    REGISTRY,
+    Candidate,
+    check_metrics,
+    make_pipeline,
+    parse_candidate,
+    small_data_threads,
+)
+
 from .core import BadInput, DataError, Settings, error_line
 from .data import column_not_found
 from .reports import jsonable
@@ -187,7 +196,7 @@ def compare(
     own = track(tracker, "train", tags={"mlops_wb.kind": "train"}) if not parent_run_id else \
         contextlib.nullcontext(TrackedRun(tracker, parent_run_id))
     rows, fold_rows, pipelines, named = [], [], {}, {}
-    with own as run:
+    with own as run, small_data_threads(len(frame)):
         for name, spec in _with_baseline(candidates, task).items():
             row = {"candidate": name, "status": "ok", "error": "", "estimator": getattr(spec, "estimator", "")}
             with track(tracker, name, run.id or None, {"mlops_wb.kind": "candidate"}) as child:
@@ -363,7 +372,8 @@ def tune(
     start = time.perf_counter()
     search.deadline = start + budget_seconds if limit is not None else float("inf")
     search.batch = -(-workers // folds)  # enough settings to keep every worker busy
-    search.fit(X, y)
+    with small_data_threads(len(frame)):
+        search.fit(X, y)
     seconds = time.perf_counter() - start
     results = search.cv_results_
     tried = int(np.sum(np.asarray(results["iter"]) == 0)) if method == "halving" else len(results["params"])
@@ -390,9 +400,11 @@ def fit_final(
 ) -> tuple[Pipeline, float]:
     "Fit a copy of the pipeline on the whole training split; return it and the fit's wall time in seconds."
     model = clone(pipeline)
-    start = time.perf_counter()
-    model.fit(frame.drop(columns=[target]), frame[target])
-    return model, time.perf_counter() - start
+    with small_data_threads(len(frame)):
+        start = time.perf_counter()
+        model.fit(frame.drop(columns=[target]), frame[target])
+        seconds = time.perf_counter() - start
+    return model, seconds
 
 # %% ../nbs/10a_train.ipynb #6a3b4c02
 def sample_training(
