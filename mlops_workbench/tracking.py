@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import time
 import typing
 from collections.abc import Callable, Iterator
@@ -17,7 +18,8 @@ import numpy as np
 from .core import InfraError, Settings, error_line, load_settings
 
 # %% auto #0
-__all__ = ['HTTP_BOUNDS', 'RetryingClient', 'TrackedRun', 'reroot_store', 'Tracker', 'track', 'open_store', 'store_exists']
+__all__ = ['HTTP_BOUNDS', 'RetryingClient', 'TrackedRun', 'reroot_store', 'seed_store', 'Tracker', 'track', 'open_store',
+           'store_exists']
 
 # %% ../nbs/09_tracking.ipynb #0f3c9a51
 HTTP_BOUNDS: dict[str, str] = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
@@ -171,6 +173,40 @@ def reroot_store(
     finally:
         con.close()
 
+# %% ../nbs/09_tracking.ipynb #5e0c7a22
+def seed_store(
+    uri: str,  # a tracking URI
+    cache: str | os.PathLike | None = None,  # where the empty store is kept (default: `~/.cache/mlops-workbench`)
+) -> bool:
+    "Create a missing SQLite store as a copy of an empty one at this MLflow version's schema (made once); return whether it did."
+    db = _sqlite_file(uri)
+    if db is None or db.exists() or not db.parent.is_dir():
+        return False
+    try:
+        import mlflow
+        import sqlalchemy
+        from mlflow.store.db.utils import _initialize_tables  # MLflow's own: first tables, then migrations
+        folder = Path(cache or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlops-workbench")
+        empty = folder / f"mlflow-{mlflow.__version__}-empty.db"
+        if not empty.is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            made = folder / f".{empty.name}.{os.getpid()}"
+            engine = sqlalchemy.create_engine(f"sqlite:///{made}")
+            try:
+                _initialize_tables(engine)
+            finally:
+                engine.dispose()
+            os.replace(made, empty)
+        copy = db.with_name(f".{db.name}.{os.getpid()}")
+        shutil.copyfile(empty, copy)
+        try:
+            os.link(copy, db)  # never over a store that another process created meanwhile
+        finally:
+            copy.unlink()
+        return True
+    except Exception:
+        return False  # MLflow creates the store itself
+
 # %% ../nbs/09_tracking.ipynb #2e1e66f3
 class Tracker:
     "The project's MLflow experiment, through an `MlflowClient`; `run` opens runs in it."
@@ -186,6 +222,7 @@ class Tracker:
         for name, value in HTTP_BOUNDS.items():
             os.environ.setdefault(name, value)
         self.uri = uri
+        seed_store(uri)
         try:
             self.client = RetryingClient(uri, retry_seconds)
             if reroot is not None:
