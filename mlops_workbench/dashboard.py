@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from .core import BadInput, InfraError, Settings, error_line, objective_card, write_atomic
+from .core import BadInput, InfraError, Settings, error_line, load_settings, objective_card, write_atomic
 from .registry import alias_version
 from .reports import html_page, markdown_html, png_data_uri
 from .runs import RunRecord, list_runs, runs_dir
-from .tracking import RetryingClient
+from .tracking import RetryingClient, store_exists
 
 # %% auto #0
 __all__ = ['REPORTS', 'WIDGET_STATE', 'WIDGET_VIEW', 'COMM_MESSAGES', 'Champion', 'read_champion', 'DashboardData',
@@ -325,14 +325,30 @@ def dashboard_notebook(
     own = settings.root / "notebooks" / "dashboard.ipynb"
     return own if own.is_file() else packaged_dashboard()
 
-def wait_for_visitor() -> None:
-    "In a kernel Voila preheats, import what the views use, then wait until a visitor takes it: the data is read at the visit."
-    if os.environ.get("VOILA_PREHEAT") == "True":
-        import matplotlib.backends.backend_agg  # noqa: F401  (the plot)
-        import mlflow  # noqa: F401  (the champion)
-        from voila.utils import wait_for_request
+def _get_ready(
+    settings_path: str = "",  # the project's settings.ini ("": found from the working folder upwards)
+) -> None:
+    "Import what the views use, open the tracking and registry stores (reading no record), draw a plot once (fonts, PNG)."
+    from matplotlib.figure import Figure
 
-        import mlops_workbench.steps  # noqa: F401  (the typed outputs)
+    import mlops_workbench.steps  # noqa: F401  (the typed outputs)
+    figure = Figure(figsize=(1, 1))
+    figure.subplots().set_title("ready")
+    png_data_uri(figure)
+    settings = load_settings(settings_path)
+    if store_exists(settings.tracking.uri):  # never creates one: the dashboard only reads
+        client = RetryingClient(settings.tracking.uri, 0)
+        client.search_experiments(max_results=1)
+        client.search_registered_models(max_results=1)
+
+def wait_for_visitor(
+    settings_path: str = "",  # the project's settings.ini ("": found from the working folder upwards)
+) -> None:
+    "In a kernel Voila preheats, get ready (`_get_ready`), then wait until a visitor takes it: the data is read at the visit."
+    if os.environ.get("VOILA_PREHEAT") == "True":
+        from voila.utils import wait_for_request
+        with contextlib.suppress(Exception):  # a project that cannot be read fails at the visit, where the page shows it
+            _get_ready(settings_path)
         wait_for_request()
 
 # %% ../nbs/16_dashboard.ipynb #07fb0589
