@@ -6,7 +6,6 @@ the Voila server that serves it, secure by default."""
 # %% ../nbs/16_dashboard.ipynb #c8862779
 from __future__ import annotations
 
-import base64
 import contextlib
 import functools
 import html
@@ -14,6 +13,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import typing
 from dataclasses import dataclass, field
 from importlib import resources
@@ -26,9 +26,9 @@ from .runs import RunRecord, list_runs, runs_dir
 from .tracking import RetryingClient, store_exists
 
 # %% auto #0
-__all__ = ['REPORTS', 'WIDGET_STATE', 'WIDGET_VIEW', 'COMM_MESSAGES', 'Champion', 'read_champion', 'DashboardData',
-           'load_dashboard', 'summary_view', 'metric_figure', 'quality_table', 'trend_view', 'drift_view',
-           'monitor_view', 'leaderboard_view', 'run_views', 'run_choices', 'report_links', 'history_view',
+__all__ = ['REPORTS', 'WIDGET_STATE', 'WIDGET_VIEW', 'WIDGET_MANAGER', 'COMM_MESSAGES', 'Champion', 'read_champion',
+           'DashboardData', 'load_dashboard', 'summary_view', 'metric_figure', 'quality_table', 'trend_view',
+           'drift_view', 'monitor_view', 'leaderboard_view', 'run_views', 'run_choices', 'report_links', 'history_view',
            'packaged_dashboard', 'copy_dashboard_notebook', 'dashboard_notebook', 'wait_for_visitor', 'static_page',
            'render_static', 'dashboard_cwd', 'refresh_dashboard', 'check_bind', 'voila_config', 'serve_dashboard']
 
@@ -387,10 +387,18 @@ def static_page(
             parts.extend(_output_html(o) for o in cell.get("outputs", []))
     state = notebook.metadata.get("widgets", {}).get(WIDGET_STATE)
     if state:
-        manager = base64.b64encode((resources.files("mlops_workbench") / "share" / "widgets-embed.js").read_bytes()).decode()
-        # a src, not inline code: webpack finds its public path from the script's src and throws without one
-        parts.append(_script(WIDGET_STATE, state) + f"<script src='data:text/javascript;base64,{manager}'></script>")
+        parts.append(_script(WIDGET_STATE, state) + _manager_scripts())
     return html_page(title, "".join(parts), heading=False)
+
+WIDGET_MANAGER = "mlops-wb-widget-manager"  # the id of the text block that holds the widget manager's code
+
+def _manager_scripts() -> str:
+    "The widget manager's code as a text block, and a line that runs it from a Blob URL."
+    code = (resources.files("mlops_workbench") / "share" / "widgets-embed.js").read_text(encoding="utf-8")
+    code = re.sub(r"</(script)", r"<\\/\1", code, flags=re.IGNORECASE)  # the block cannot end early
+    run = (f"var code = document.getElementById('{WIDGET_MANAGER}').textContent; var s = document.createElement('script'); "
+           "s.src = URL.createObjectURL(new Blob([code], {type: 'text/javascript'})); document.body.appendChild(s);")
+    return f"<script type='text/plain' id='{WIDGET_MANAGER}'>{code}</script><script>{run}</script>"
 
 # %% ../nbs/16_dashboard.ipynb #46de3ac9
 def render_static(
