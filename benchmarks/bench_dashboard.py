@@ -3,11 +3,14 @@ the static snapshot opened in the browser.
 
 Both servers are Voila with a preheated kernel pool, on 127.0.0.1, measured by Debian's headless chromium (Playwright)
 from navigation to the first rendered widget (a dropdown on both pages); best of 3 each, a fresh page per load, the
-pool refilled before the next. The run records are written directly (what the stages leave), not by real runs; the
+pool refilled and its kernel done preheating before the next (Voila says the pool is filled when the kernel has
+started, before it has run the notebook's preheat; its CPU at rest tells when it is done). How long that takes
+after a visit is printed too: a visitor who comes sooner waits for it. The run records are written directly (what the stages leave), not by real runs; the
 champion is registered in a real SQLite MLflow store. Targets (issue 11): first widget in 3 s or less and at most
 1.5x the trivial page; the static file open in 1 s or less.
 """
 
+import contextlib
 import json
 import os
 import subprocess
@@ -75,12 +78,12 @@ def free_port() -> int:
 
 
 def start(command: list[str], log: Path, env: dict | None = None) -> tuple[subprocess.Popen, str]:
-    "Start a Voila server; return it and its URL once it listens and its pool holds a preheated kernel."
+    "Start a Voila server; return it and its URL once it listens and its pool holds a kernel done preheating."
     port = free_port()
     proc = subprocess.Popen([*command, f"--port={port}"], stdout=open(log, "w"), stderr=subprocess.STDOUT,
                             env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **(env or {})})
     url = f"http://127.0.0.1:{port}/"
-    wait_filled(proc, log, 1)
+    wait_ready(proc, log, 1)
     return proc, url
 
 
@@ -95,6 +98,25 @@ def wait_filled(proc: subprocess.Popen, log: Path, times: int) -> None:
     raise RuntimeError(f"no preheated kernel after 120 s: {log.read_text()[-3000:]}")
 
 
+def wait_ready(proc: subprocess.Popen, log: Path, times: int) -> float:
+    "Wait until the pool is filled (`times` in all) and its kernels' CPU rests for a second; return the seconds waited."
+    import psutil
+    start = time.perf_counter()
+    wait_filled(proc, log, times)
+    server, used = psutil.Process(proc.pid), None
+    for _ in range(240):
+        total = 0.0
+        for child in server.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if "ipykernel" in " ".join(child.cmdline()):
+                    total += sum(child.cpu_times()[:2])
+        if used is not None and total - used < 0.05:
+            return time.perf_counter() - start - 1.0
+        used = total
+        time.sleep(1.0)
+    raise RuntimeError(f"the preheated kernel did not come to rest in 240 s: {log.read_text()[-3000:]}")
+
+
 def first_widget(browser, url: str) -> float:
     "Seconds from navigation to the first rendered widget, in a fresh page (closed afterwards, freeing its kernel)."
     page = browser.new_page()
@@ -107,13 +129,13 @@ def first_widget(browser, url: str) -> float:
     return seconds
 
 
-def best_of_3_served(browser, proc, url: str, log: Path) -> float:
-    "Best of 3 first paints, each with a preheated kernel ready."
-    times = []
+def best_of_3_served(browser, proc, url: str, log: Path) -> tuple[float, float]:
+    "Best of 3 first paints, each with a preheated kernel ready; and the longest a refill took to be ready."
+    times, ready = [], []
     for i in range(3):
         times.append(first_widget(browser, url))
-        wait_filled(proc, log, i + 2)  # the pool refilled before the next visitor
-    return min(times)
+        ready.append(wait_ready(proc, log, i + 2))  # the pool refilled and preheated before the next visitor
+    return min(times), max(ready)
 
 
 def main() -> None:
@@ -139,8 +161,8 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             first_widget(browser, static.as_uri())  # warm the browser's cache of nothing: the same for both below
-            served = best_of_3_served(browser, dash[0], dash[1], folder / "dashboard.log")
-            baseline = best_of_3_served(browser, plain[0], plain[1], folder / "trivial.log")
+            served, dash_ready = best_of_3_served(browser, dash[0], dash[1], folder / "dashboard.log")
+            baseline, plain_ready = best_of_3_served(browser, plain[0], plain[1], folder / "trivial.log")
             opened = min(first_widget(browser, static.as_uri()) for _ in range(3))
             browser.close()
     finally:
@@ -150,10 +172,12 @@ def main() -> None:
     rows = [("first widget, dashboard with 100 runs (s)", served, "<= 3 s", served <= 3),
             ("first widget, trivial Voila page (s)", baseline, "peer", True),
             ("ratio dashboard / trivial", served / baseline, "<= 1.5", served / baseline <= 1.5),
+            ("a refilled kernel done preheating, dashboard (s, longest)", dash_ready, "-", None),
+            ("a refilled kernel done preheating, trivial page (s, longest)", plain_ready, "-", None),
             (f"static file opened, first widget (s), {static.stat().st_size / 1e6:.1f} MB", opened, "<= 1 s", opened <= 1)]
     print(f"{'measure':<58} {'value':>8}  {'target':<8} met")
     for name, value, target, met in rows:
-        print(f"{name:<58} {value:>8.3f}  {target:<8} {'yes' if met else 'NO'}")
+        print(f"{name:<58} {value:>8.3f}  {target:<8} {'-' if met is None else 'yes' if met else 'NO'}")
 
 
 if __name__ == "__main__":

@@ -26,11 +26,12 @@ from .runs import RunRecord, list_runs, runs_dir
 from .tracking import RetryingClient, store_exists
 
 # %% auto #0
-__all__ = ['REPORTS', 'WIDGET_STATE', 'WIDGET_VIEW', 'WIDGET_MANAGER', 'COMM_MESSAGES', 'Champion', 'read_champion',
-           'DashboardData', 'load_dashboard', 'summary_view', 'metric_figure', 'quality_table', 'trend_view',
-           'drift_view', 'monitor_view', 'leaderboard_view', 'run_views', 'run_choices', 'report_links', 'history_view',
-           'packaged_dashboard', 'copy_dashboard_notebook', 'dashboard_notebook', 'wait_for_visitor', 'static_page',
-           'render_static', 'dashboard_cwd', 'refresh_dashboard', 'check_bind', 'voila_config', 'serve_dashboard']
+__all__ = ['TREND_LABELS', 'REPORTS', 'WIDGET_STATE', 'WIDGET_VIEW', 'WIDGET_MANAGER', 'COMM_MESSAGES', 'Champion',
+           'read_champion', 'DashboardData', 'load_dashboard', 'summary_view', 'metric_figure', 'quality_table',
+           'trend_view', 'drift_view', 'monitor_view', 'leaderboard_view', 'run_views', 'run_choices', 'report_links',
+           'history_view', 'packaged_dashboard', 'copy_dashboard_notebook', 'dashboard_notebook', 'wait_for_visitor',
+           'static_page', 'render_static', 'dashboard_cwd', 'refresh_dashboard', 'check_bind', 'voila_config',
+           'serve_dashboard']
 
 # %% ../nbs/16_dashboard.ipynb #e0e09d62
 @dataclass
@@ -135,6 +136,8 @@ def summary_view(
     return "".join(parts)
 
 # %% ../nbs/16_dashboard.ipynb #a11f3999
+TREND_LABELS = 12  # run ids written under the trend plot at most: the newest, then every k-th back
+
 def metric_figure(
     data: DashboardData,  # what the dashboard reads
 ) -> typing.Any:
@@ -157,7 +160,8 @@ def metric_figure(
         ax.plot(x, [float("nan") if b is None else b for b in baselines], "s--", color="grey", label="Dummy baseline")
     if threshold is not None:
         ax.axhline(threshold, color="tab:red", linestyle=":", label=f"threshold {threshold:g}")
-    ax.set_xticks(x, [r.run_id[:15] for r, _ in points], rotation=30, ha="right", fontsize=7)
+    labelled = x[::-1][::-(-len(x) // TREND_LABELS)][::-1]  # a hundred rotated labels cannot be read, and take a second to draw
+    ax.set_xticks(labelled, [points[i][0].run_id[:15] for i in labelled], rotation=30, ha="right", fontsize=7)
     ax.set_ylabel(m)
     ax.legend(fontsize=7, loc="lower left")
     figure.tight_layout()
