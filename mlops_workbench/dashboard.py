@@ -28,7 +28,7 @@ from .tracking import RetryingClient, store_exists
 # %% auto #0
 __all__ = ['TREND_LABELS', 'REPORTS', 'WIDGET_STATE', 'WIDGET_VIEW', 'WIDGET_MANAGER', 'COMM_MESSAGES', 'Champion',
            'read_champion', 'DashboardData', 'load_dashboard', 'summary_view', 'metric_figure', 'quality_table',
-           'trend_view', 'drift_view', 'monitor_view', 'leaderboard_view', 'run_views', 'run_choices', 'report_links',
+           'trend_view', 'drift_view', 'monitor_view', 'leaderboard_view', 'run_view', 'run_choices', 'report_links',
            'history_view', 'packaged_dashboard', 'copy_dashboard_notebook', 'dashboard_notebook', 'wait_for_visitor',
            'static_page', 'render_static', 'dashboard_cwd', 'refresh_dashboard', 'check_bind', 'voila_config',
            'serve_dashboard']
@@ -254,21 +254,20 @@ def leaderboard_view(
     return (f"<div class='mlops-wb-leaderboard'><p>Run {html.escape(record.run_id)} kept "
             f"<b>{html.escape(trained.candidate)}</b>.</p>{board.read_text(encoding='utf-8')}</div>")
 
-def run_views(
+def run_view(
     data: DashboardData,  # what the dashboard reads
-) -> list[str]:
-    "For each run, newest first: its leaderboard, data quality and drift, as one HTML fragment."
-    views = []
-    for record in data.runs:
-        quality = [row for row in quality_table(DashboardData(data.settings, [record], None, data._outputs))]
-        views.append(f"<h4>Leaderboard</h4>{leaderboard_view(data, record)}<h4>Data quality</h4>"
-                     f"{_table(quality, 'This run did not validate a batch.')}<h4>Drift per feature</h4>{drift_view(data, record)}")
-    return views
+    index: int,  # the run's place in `data.runs` (0: the newest)
+) -> str:
+    "One run's leaderboard, data quality and drift, as one HTML fragment."
+    record = data.runs[index]
+    quality = quality_table(DashboardData(data.settings, [record], None, data._outputs))
+    return (f"<h4>Leaderboard</h4>{leaderboard_view(data, record)}<h4>Data quality</h4>"
+            f"{_table(quality, 'This run did not validate a batch.')}<h4>Drift per feature</h4>{drift_view(data, record)}")
 
 def run_choices(
     data: DashboardData,  # what the dashboard reads
 ) -> list[str]:
-    "The run picker's options, in the order of `run_views`: run id, status and when it started."
+    "The run picker's options, in the order of `data.runs` (newest first): run id and status."
     return [f"{r.run_id} ({r.status})" for r in data.runs]
 
 # %% ../nbs/16_dashboard.ipynb #437ee84f

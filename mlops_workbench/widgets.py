@@ -17,7 +17,7 @@ from .core import error_line
 from .reports import figure_png
 
 # %% auto #0
-__all__ = ['ErrorPane', 'WorkbenchWidget', 'png_size', 'FigureView', 'Pager']
+__all__ = ['ErrorPane', 'WorkbenchWidget', 'png_size', 'FigureView', 'Pager', 'HtmlPicker']
 
 # %% ../nbs/20_widgets.ipynb #de821121
 _CSS = ("<style>.mlops-wb-error{color:#a94442;background:#f2dede;border:1px solid #a94442;padding:6px;"
@@ -176,3 +176,29 @@ class Pager(widgets.HBox):
         self.layout.display = "" if len(self.items) > self.size else "none"
         if self.on_page:
             self.on_page()
+
+# %% ../nbs/20_widgets.ipynb #e7a10b01
+class HtmlPicker(WorkbenchWidget):
+    "A dropdown and the HTML of the picked option: rendered when picked, or all up front for a page with no kernel."
+
+    def __init__(
+        self,
+        options: list[str],  # the dropdown's labels
+        render: Callable[[int], str],  # the HTML of the option at an index
+        static: bool = False,  # render every option now and switch in the browser (a page with no kernel)
+        description: str = "",  # the dropdown's label
+        width: str = "32em",  # the dropdown's width
+    ):
+        super().__init__()
+        self.picker = widgets.Dropdown(options=options, description=description, layout={"width": width})
+        if static:
+            self.view = widgets.Stack([widgets.HTML(render(i)) for i in range(len(options))], selected_index=self.picker.index)
+            widgets.jslink((self.picker, "index"), (self.view, "selected_index"))
+        else:
+            self.view = widgets.HTML(render(self.picker.index) if options else "")
+            self.picker.observe(self.guard("showing the option picked", lambda change: self._show(render, change["new"])), "index")
+        self.compose(self.picker, self.view)
+
+    def _show(self, render: Callable[[int], str], index: int | None) -> None:
+        "Render the option at `index` into the view."
+        self.view.value = "" if index is None else render(index)
