@@ -179,7 +179,7 @@ def missing(
 ) -> Any:
     "True where the value is missing: NULL, or NaN in a float column."
     if col.type().is_floating():
-        return col.isnull() | col.isnan().fill_null(False)
+        return col.isnull() | col.isnan()  # never NULL: a NULL value is caught by the first test
     return col.isnull()
 
 def present(
