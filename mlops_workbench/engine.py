@@ -21,7 +21,7 @@ from .data import SUPPORTED_SUFFIXES, load_project_data
 
 # %% auto #0
 __all__ = ['ENGINES', 'DUCKDB_MEMORY', 'LAZY_BYTES', 'connect', 'project_connection', 'parquet_files', 'open_table', 'engine_of',
-           'is_lazy', 'project_data', 'missing', 'present', 'bin_index', 'distinct_rows', 'histogram', 'bin_counts',
+           'is_lazy', 'project_data', 'missing', 'present', 'bin_index', 'duplicate_rows', 'histogram', 'bin_counts',
            'sample_frame']
 
 # %% ../nbs/03_engine.ipynb #a0e1b2c8
@@ -208,14 +208,17 @@ def bin_index(
     return search(0, len(edges))
 
 # %% ../nbs/03_engine.ipynb #a0e1b2e2
-def distinct_rows(
+def duplicate_rows(
     table: Any,  # an Ibis table with at least one column
-) -> Any:
-    "A scalar expression counting the distinct rows: by 64-bit row hashes on DuckDB, exactly on Spark."
+) -> int:
+    "Rows that repeat an earlier row, by one query: sorted 64-bit row hashes on DuckDB, the rows themselves on Spark."
     import ibis
     if engine_of(table) == "spark":
-        return table.distinct().count().as_scalar()
-    return ibis.struct({c: table[c] for c in table.columns}).hash().nunique()
+        got = table.aggregate(n=table.count(), d=table.distinct().count().as_scalar()).to_pandas().iloc[0]
+        return int(got["n"]) - int(got["d"])
+    hashed = table.select(h=ibis.struct({c: table[c] for c in table.columns}).hash())
+    ordered = hashed.select(h=hashed.h, before=hashed.h.lag().over(ibis.window(order_by=hashed.h)))
+    return int(ordered.filter(ordered.h == ordered.before).count().execute())
 
 # %% ../nbs/03_engine.ipynb #a0e1b2e5
 def histogram(
