@@ -6,10 +6,7 @@ correlations and the duplicate rows, vectorised so that it answers in under a se
 # %% ../nbs/05_summary.ipynb #bc9d05c8
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +21,7 @@ from .reports import jsonable
 
 # %% auto #0
 __all__ = ['BINS', 'TOP', 'ID_LIKE_SHARE', 'SKEW_LIMIT', 'MANY_MISSING', 'LEAKAGE_LIMIT', 'CORRELATION_LIMIT', 'SAMPLE_ROWS',
-           'CORRELATION_COLUMNS', 'FEW_ROWS', 'FLAGS', 'PARALLEL_ROWS', 'EXACT_DISTINCT_ROWS', 'HLL_ERROR', 'Summary',
-           'quick_summary']
+           'CORRELATION_COLUMNS', 'FEW_ROWS', 'FLAGS', 'EXACT_DISTINCT_ROWS', 'HLL_ERROR', 'Summary', 'quick_summary']
 
 # %% ../nbs/05_summary.ipynb #997a5251
 BINS = 20  # histogram bins, and the number of quantile bins used to relate a numeric column to the target
@@ -425,23 +421,6 @@ def _summarize_column(
             info["flags"].append("leakage")
     return info, relation, key
 
-# %% ../nbs/05_summary.ipynb #b8df2a0f
-PARALLEL_ROWS = 50_000  # frames with at least this many rows are summarised on several threads
-
-def _in_threads(
-    work: Callable[[int], Any],  # the work on item i
-    n: int,  # items 0 .. n-1
-    parallel: bool = True,  # False: one thread
-) -> Iterator[Any]:
-    "`work(i)` for i in 0 .. n-1, in order, on as many threads as the process has cores, a batch at a time."
-    workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if not parallel or workers < 2 or n < 2:
-        yield from (work(i) for i in range(n))
-        return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for first in range(0, n, workers):
-            yield from pool.map(work, range(first, min(first + workers, n)))
-
 # %% ../nbs/05_summary.ipynb #b8df2a11
 def quick_summary(
     frame: Any,  # the data set: a frame, or an Ibis table / Spark DataFrame / file or folder scanned by the engine
@@ -468,13 +447,11 @@ def quick_summary(
     usable = prepared is not None and len(prepared["codes" if prepared["task"] == "classification" else "values"]) > 0
     columns, relations, numeric = {}, {}, []
     hashes = np.zeros(len(frame), dtype=np.uint64)
-
-    def one(i: int) -> tuple[dict, dict | None, np.ndarray]:  # a column's summary, its relation and its hash key
-        name = names[i]
-        return _summarize_column(name, frame.iloc[:, i], prepared if usable and name != target else None, bins, top,
-                                 max_categories)
-    for i, (info, rel, key) in enumerate(_in_threads(one, len(names), len(frame) >= PARALLEL_ROWS)):
-        columns[names[i]], relations[names[i]] = info, rel
+    for i, name in enumerate(names):
+        col = frame.iloc[:, i]
+        info, rel, key = _summarize_column(name, col, prepared if usable and name != target else None, bins, top,
+                                           max_categories)
+        columns[name], relations[name] = info, rel
         hashes = _mix(hashes, key)
         if info["kind"] == "numeric":
             numeric.append(i)
