@@ -273,7 +273,7 @@ def _infer_table(table: Any, target: str | None, id_columns: list[str], v: Valid
         role = "target" if name == target else "id" if name in id_columns else "feature"
         columns[name] = _infer_table_column(table, name, role, v, rows)
         columns[name].description = (descriptions or {}).get(name, "")
-    dup_share = (rows - int(table.aggregate(d=engine.distinct_rows(table)).to_pandas()["d"][0])) / rows
+    dup_share = engine.duplicate_rows(table) / rows
     table_checks = {
         "required_columns": {"severity": "error", "enabled": True},
         "extra_columns": {"severity": "error", "enabled": not v.allow_extra_columns},

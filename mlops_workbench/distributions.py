@@ -195,25 +195,42 @@ def _as_number(col: Any) -> Any:
         return col.cast("float64")
     return col.cast("string").try_cast("float64") if t.is_string() else ibis.null("float64")
 
-def table_cdfs(
+def _bin_counts(
     table: Any,  # an Ibis table
     grids: dict[str, list[float]],  # numeric column -> its increasing grid points
-) -> dict[str, tuple[np.ndarray, int]]:
-    "Per column: the share of present values at or below each point, and how many are present (one query for all)."
+    grouped: bool = False,  # count by GROUP BY over `engine.bin_index` even on DuckDB
+) -> dict[str, np.ndarray]:
+    "Per column: its present values counted per `engine.bin_index` bin, by one query for all the columns."
     import ibis
+    if not grids:
+        return {}
+    if engine.engine_of(table) == "duckdb" and not grouped:  # one scan, a histogram aggregate per column
+        hists = {f"h{i}": engine.histogram(engine.present(_as_number(table[name])), points)
+                 for i, (name, points) in enumerate(grids.items())}
+        row = table.aggregate(**hists).to_pandas().iloc[0]
+        return {name: engine.bin_counts(row[f"h{i}"], points) for i, (name, points) in enumerate(grids.items())}
     parts = []
     for i, (name, points) in enumerate(grids.items()):
         values = _as_number(table[name])
         binned = table.filter(~engine.missing(values)).select(c=ibis.literal(i, type="int64"), b=engine.bin_index(values, points))
         parts.append(binned.group_by(["c", "b"]).agg(n=lambda t: t.count()))
-    counts = ibis.union(*parts, distinct=False).to_pandas() if parts else pd.DataFrame(columns=["c", "b", "n"])
+    counts = ibis.union(*parts, distinct=False).to_pandas()
     out = {}
     for i, (name, points) in enumerate(grids.items()):
         mine = counts[counts["c"] == i]
-        per_bin = np.zeros(len(points) + 1, dtype=np.int64)
-        per_bin[mine["b"].to_numpy(dtype=np.int64)] = mine["n"].to_numpy(dtype=np.int64)
+        out[name] = np.zeros(len(points) + 1, dtype=np.int64)
+        out[name][mine["b"].to_numpy(dtype=np.int64)] = mine["n"].to_numpy(dtype=np.int64)
+    return out
+
+def table_cdfs(
+    table: Any,  # an Ibis table
+    grids: dict[str, list[float]],  # numeric column -> its increasing grid points
+) -> dict[str, tuple[np.ndarray, int]]:
+    "Per column: the share of present values at or below each point, and how many are present (one query for all)."
+    out = {}
+    for name, per_bin in _bin_counts(table, grids).items():
         m = int(per_bin.sum())
-        out[name] = (np.cumsum(per_bin)[: len(points)] / max(m, 1), m)
+        out[name] = (np.cumsum(per_bin)[: len(grids[name])] / max(m, 1), m)
     return out
 
 def table_cdf(

@@ -5,6 +5,7 @@
 # %% ../nbs/03_engine.ipynb #a0e1b2c5
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
@@ -12,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .core import BadInput, DataError, InfraError, Settings
@@ -19,7 +21,8 @@ from .data import SUPPORTED_SUFFIXES, load_project_data
 
 # %% auto #0
 __all__ = ['ENGINES', 'DUCKDB_MEMORY', 'LAZY_BYTES', 'connect', 'project_connection', 'parquet_files', 'open_table', 'engine_of',
-           'is_lazy', 'project_data', 'missing', 'bin_index', 'distinct_rows', 'sample_frame']
+           'is_lazy', 'project_data', 'missing', 'present', 'bin_index', 'duplicate_rows', 'histogram', 'bin_counts',
+           'sample_frame']
 
 # %% ../nbs/03_engine.ipynb #a0e1b2c8
 ENGINES = ("duckdb", "spark")  # the engines `[data] engine` may name
@@ -176,8 +179,17 @@ def missing(
 ) -> Any:
     "True where the value is missing: NULL, or NaN in a float column."
     if col.type().is_floating():
-        return col.isnull() | col.isnan().fill_null(False)
+        return col.isnull() | col.isnan()  # never NULL: a NULL value is caught by the first test
     return col.isnull()
+
+def present(
+    col: Any,  # an Ibis column
+) -> Any:
+    "The column with its missing values (NULL, or NaN in a float column) as NULL."
+    import ibis
+    if col.type().is_floating():
+        return ibis.ifelse(col.isnan().fill_null(False), ibis.null(col.type()), col)
+    return col
 
 def bin_index(
     col: Any,  # a numeric Ibis column
@@ -196,14 +208,48 @@ def bin_index(
     return search(0, len(edges))
 
 # %% ../nbs/03_engine.ipynb #a0e1b2e2
-def distinct_rows(
+def duplicate_rows(
     table: Any,  # an Ibis table with at least one column
-) -> Any:
-    "A scalar expression counting the distinct rows: by 64-bit row hashes on DuckDB, exactly on Spark."
+) -> int:
+    "Rows that repeat an earlier row, by one query: sorted 64-bit row hashes on DuckDB, the rows themselves on Spark."
     import ibis
     if engine_of(table) == "spark":
-        return table.distinct().count().as_scalar()
-    return ibis.struct({c: table[c] for c in table.columns}).hash().nunique()
+        got = table.aggregate(n=table.count(), d=table.distinct().count().as_scalar()).to_pandas().iloc[0]
+        return int(got["n"]) - int(got["d"])
+    hashed = table.select(h=ibis.struct({c: table[c] for c in table.columns}).hash())
+    ordered = hashed.select(h=hashed.h, before=hashed.h.lag().over(ibis.window(order_by=hashed.h)))
+    return int(ordered.filter(ordered.h == ordered.before).count().execute())
+
+# %% ../nbs/03_engine.ipynb #a0e1b2e5
+def histogram(
+    col: Any,  # a numeric Ibis column, missing values as NULL (`present`)
+    edges: list[float],  # increasing edges
+) -> Any:
+    "DuckDB's `histogram` aggregate over `edges`: a map from each edge to its count (see `bin_counts`)."
+    import ibis
+    return _duckdb_histogram()(col.cast("float64"), ibis.literal([float(e) for e in edges], type="array<float64>"))
+
+@functools.cache
+def _duckdb_histogram() -> Any:
+    "The builtin aggregate, declared to Ibis once."
+    import ibis
+
+    @ibis.udf.agg.builtin(name="histogram", signature=(("float64", "array<float64>"), "map<float64, int64>"))
+    def duckdb_histogram(arg, bins):  # noqa: ANN001, ANN202 (the types are in `signature`)
+        "Values counted into the bins that end at `bins` (DuckDB)."
+    return duckdb_histogram
+
+def bin_counts(
+    counts: dict | list | None,  # what `histogram` returned: {edge: count}, or its (edge, count) pairs
+    edges: list[float],  # the same edges
+) -> np.ndarray:
+    "Counts per `bin_index` (len(edges) + 1 of them) from a `histogram` result."
+    out = np.zeros(len(edges) + 1, dtype=np.int64)
+    pairs = list((counts or {}).items()) if isinstance(counts, dict) or counts is None else list(counts)
+    if pairs:
+        keys = np.array([float(k) for k, _ in pairs])
+        np.add.at(out, np.searchsorted(np.asarray(edges, dtype=float), keys, side="left"), [int(c) for _, c in pairs])
+    return out
 
 # %% ../nbs/03_engine.ipynb #a0e1b2d5
 def sample_frame(

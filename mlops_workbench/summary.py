@@ -509,6 +509,7 @@ HLL_ERROR = "about 2% relative error"  # DuckDB's and Spark's approx_count_disti
 def _table_summary(table: Any, target: str | None, task: str | None, bins: int, top: int, seed: int,
                    max_categories: int, start: float) -> Summary:
     "`quick_summary` of an Ibis table: exact counts and moments by the engine, the rest from a seeded sample."
+    import ibis
     names = list(table.columns)
     if target is not None and target not in names:
         raise column_not_found(target, names)
@@ -516,22 +517,27 @@ def _table_summary(table: Any, target: str | None, task: str | None, bins: int, 
     sample = engine.sample_frame(table, SAMPLE_ROWS, seed, rows)
     summary = quick_summary(sample, target, task, bins, top, seed, max_categories)
     exact = rows <= EXACT_DISTINCT_ROWS
-    aggs: dict[str, Any] = {"__distinct_rows": engine.distinct_rows(table)} if names else {}
-    for i, name in enumerate(names):
-        col = table[name]
-        aggs[f"m{i}"] = engine.missing(col).cast("int64").sum()
-        aggs[f"d{i}"] = (col.nunique() if exact else col.approx_nunique())
-        t = col.type()
+    cleaned, aggs = {}, {}
+    for i, name in enumerate(names):  # each value cleaned once, so no aggregate needs a filter of its own
+        cleaned[f"v{i}"] = engine.present(table[name])
+        t = table[name].type()
         if t.is_numeric() and not t.is_boolean() and summary.columns[name]["kind"] == "numeric":
-            x = col.cast("float64")
-            finite = ~engine.missing(x) & (x.abs() != float("inf"))
-            aggs.update({f"lo{i}": x.min(where=finite), f"hi{i}": x.max(where=finite), f"mean{i}": x.mean(where=finite),
-                         f"std{i}": x.std(where=finite)})
-    got = table.aggregate(**aggs).to_pandas().iloc[0] if aggs else {}
+            x = cleaned[f"v{i}"].cast("float64")
+            cleaned[f"x{i}"] = ibis.ifelse(x.abs() == float("inf"), ibis.null("float64"), x)  # finite values only
+    values = table.select(**cleaned) if names else table
+    for i in range(len(names)):
+        v = values[f"v{i}"]
+        aggs[f"n{i}"] = v.count()
+        aggs[f"d{i}"] = v.nunique() if exact else v.approx_nunique()
+        if f"x{i}" in cleaned:
+            x = values[f"x{i}"]
+            aggs.update({f"lo{i}": x.min(), f"hi{i}": x.max(), f"mean{i}": x.mean(), f"std{i}": x.std()})
+    got = values.aggregate(**aggs).to_pandas().iloc[0] if aggs else {}
+    duplicates = engine.duplicate_rows(table) if names else 0
     for i, name in enumerate(names):
         info = summary.columns[name]
-        gone = int(got[f"m{i}"] or 0)
-        count = rows - gone
+        count = int(got[f"n{i}"] or 0)
+        gone = rows - count
         info.update(rows=rows, missing=gone, missing_share=gone / rows if rows else 0.0, count=count,
                     distinct=min(int(got[f"d{i}"]), count))
         info["distinct_share"] = info["distinct"] / count if count else 0.0
@@ -543,7 +549,7 @@ def _table_summary(table: Any, target: str | None, task: str | None, bins: int, 
         kept = [f for f in info["flags"] if f in ("leakage",)]
         info["flags"] = _column_flags(name, info, table[name].type().is_integer()) + kept
     summary.rows = rows
-    summary.duplicate_rows = rows - int(got["__distinct_rows"]) if names else 0
+    summary.duplicate_rows = duplicates
     summary.source = {"engine": engine.engine_of(table), "rows_scanned": rows, "sample_rows": len(sample),
                       "distinct": "distinct counts exact" if exact else f"distinct counts approximate (HyperLogLog, {HLL_ERROR})"}
     summary.flags = _collect_flags(summary)
