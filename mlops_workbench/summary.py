@@ -504,7 +504,10 @@ def _collect_flags(
 
 # %% ../nbs/05_summary.ipynb #5e1f2a02
 EXACT_DISTINCT_ROWS = 200_000  # past this many rows, distinct counts come from the engine's HyperLogLog sketch
-HLL_ERROR = "about 2% relative error"  # DuckDB's and Spark's approx_count_distinct (HyperLogLog) at their defaults
+HLL_ERROR = {  # the error of each engine's approx_count_distinct (HyperLogLog) at its defaults
+    "duckdb": "relative standard error about 3.3%, 1,024 registers: 19 counts in 20 within about 6.5%",  # measured: 3.3%
+    "spark": "relative standard deviation at most 5%, Spark's default",
+}
 
 def _table_summary(table: Any, target: str | None, task: str | None, bins: int, top: int, seed: int,
                    max_categories: int, start: float) -> Summary:
@@ -545,13 +548,13 @@ def _table_summary(table: Any, target: str | None, task: str | None, bins: int, 
             info.update(min=float(got[f"lo{i}"]), max=float(got[f"hi{i}"]), mean=float(got[f"mean{i}"]),
                         std=float(got[f"std{i}"]) if pd.notna(got[f"std{i}"]) else 0.0)
         if not exact:
-            info["approximate"] = {"distinct": f"HyperLogLog, {HLL_ERROR}"}
+            info["approximate"] = {"distinct": f"HyperLogLog, {HLL_ERROR[engine.engine_of(table)]}"}
         kept = [f for f in info["flags"] if f in ("leakage",)]
         info["flags"] = _column_flags(name, info, table[name].type().is_integer()) + kept
     summary.rows = rows
     summary.duplicate_rows = duplicates
     summary.source = {"engine": engine.engine_of(table), "rows_scanned": rows, "sample_rows": len(sample),
-                      "distinct": "distinct counts exact" if exact else f"distinct counts approximate (HyperLogLog, {HLL_ERROR})"}
+                      "distinct": "distinct counts exact" if exact else f"distinct counts approximate (HyperLogLog, {HLL_ERROR[engine.engine_of(table)]})"}
     summary.flags = _collect_flags(summary)
     summary.seconds = time.perf_counter() - start
     return summary
