@@ -28,10 +28,10 @@ from .tracking import RetryingClient, store_exists
 # %% auto #0
 __all__ = ['TREND_LABELS', 'REPORTS', 'WIDGET_STATE', 'WIDGET_VIEW', 'WIDGET_MANAGER', 'COMM_MESSAGES', 'Champion',
            'read_champion', 'DashboardData', 'load_dashboard', 'summary_view', 'metric_figure', 'quality_table',
-           'trend_view', 'drift_view', 'monitor_view', 'leaderboard_view', 'run_view', 'run_choices', 'report_links',
-           'history_view', 'packaged_dashboard', 'copy_dashboard_notebook', 'dashboard_notebook', 'wait_for_visitor',
-           'static_page', 'render_static', 'dashboard_cwd', 'refresh_dashboard', 'check_bind', 'voila_config',
-           'serve_dashboard']
+           'trend_view', 'drift_view', 'monitor_view', 'leaderboard_view', 'run_view', 'run_views', 'run_choices',
+           'report_links', 'history_view', 'packaged_dashboard', 'copy_dashboard_notebook', 'dashboard_notebook',
+           'wait_for_visitor', 'static_page', 'render_static', 'dashboard_cwd', 'refresh_dashboard', 'check_bind',
+           'voila_config', 'serve_dashboard']
 
 # %% ../nbs/16_dashboard.ipynb #e0e09d62
 @dataclass
@@ -263,6 +263,12 @@ def run_view(
     quality = quality_table(DashboardData(data.settings, [record], None, data._outputs))
     return (f"<h4>Leaderboard</h4>{leaderboard_view(data, record)}<h4>Data quality</h4>"
             f"{_table(quality, 'This run did not validate a batch.')}<h4>Drift per feature</h4>{drift_view(data, record)}")
+
+def run_views(
+    data: DashboardData,  # what the dashboard reads
+) -> list[str]:
+    "Every run's `run_view`, newest first (what a page with no kernel holds; dashboard notebooks copied before `HtmlPicker` call it)."
+    return [run_view(data, i) for i in range(len(data.runs))]
 
 def run_choices(
     data: DashboardData,  # what the dashboard reads
