@@ -50,7 +50,7 @@ def read_champion(
 ) -> Champion | None:
     "The current champion and its holdout scores, read from MLflow; None when no version holds the alias."
     uri = settings.tracking.uri
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+    if not store_exists(uri):
         return None  # reading must not create the store
     client = RetryingClient(uri, settings.tracking.retry_seconds)
     version = alias_version(client, settings.registered_model, "champion")

@@ -520,6 +520,7 @@ def _table_summary(table: Any, target: str | None, task: str | None, bins: int, 
     sample = engine.sample_frame(table, SAMPLE_ROWS, seed, rows)
     summary = quick_summary(sample, target, task, bins, top, seed, max_categories)
     exact = rows <= EXACT_DISTINCT_ROWS
+    hll = f"HyperLogLog, {HLL_ERROR[engine.engine_of(table)]}"
     cleaned, aggs = {}, {}
     for i, name in enumerate(names):  # each value cleaned once, so no aggregate needs a filter of its own
         cleaned[f"v{i}"] = engine.present(table[name])
@@ -548,13 +549,13 @@ def _table_summary(table: Any, target: str | None, task: str | None, bins: int, 
             info.update(min=float(got[f"lo{i}"]), max=float(got[f"hi{i}"]), mean=float(got[f"mean{i}"]),
                         std=float(got[f"std{i}"]) if pd.notna(got[f"std{i}"]) else 0.0)
         if not exact:
-            info["approximate"] = {"distinct": f"HyperLogLog, {HLL_ERROR[engine.engine_of(table)]}"}
+            info["approximate"] = {"distinct": hll}
         kept = [f for f in info["flags"] if f in ("leakage",)]
         info["flags"] = _column_flags(name, info, table[name].type().is_integer()) + kept
     summary.rows = rows
     summary.duplicate_rows = duplicates
     summary.source = {"engine": engine.engine_of(table), "rows_scanned": rows, "sample_rows": len(sample),
-                      "distinct": "distinct counts exact" if exact else f"distinct counts approximate (HyperLogLog, {HLL_ERROR[engine.engine_of(table)]})"}
+                      "distinct": "distinct counts exact" if exact else f"distinct counts approximate ({hll})"}
     summary.flags = _collect_flags(summary)
     summary.seconds = time.perf_counter() - start
     return summary
