@@ -158,6 +158,8 @@ def _families(
     "`type_family` of each value, decided once per Python type rather than once per value."
     if not len(uniques):
         return np.zeros(0, dtype=object)
+    if pd.api.types.infer_dtype(uniques, skipna=False) == "string":  # all text, told by one pass in C
+        return np.full(len(uniques), "text", dtype=object)
     types = np.frompyfunc(type, 1, 1)(uniques)
     codes, kinds = pd.factorize(types)
     firsts = np.unique(codes, return_index=True)[1]  # the first value of each type stands for all of them

@@ -21,8 +21,8 @@ from .data import SUPPORTED_SUFFIXES, load_project_data
 
 # %% auto #0
 __all__ = ['ENGINES', 'DUCKDB_MEMORY', 'LAZY_BYTES', 'connect', 'project_connection', 'parquet_files', 'open_table', 'engine_of',
-           'is_lazy', 'project_data', 'missing', 'present', 'bin_index', 'duplicate_rows', 'histogram', 'bin_counts',
-           'sample_frame']
+           'is_lazy', 'project_data', 'missing', 'present', 'bin_index', 'duplicate_rows', 'frame_duplicate_rows',
+           'histogram', 'bin_counts', 'sample_frame']
 
 # %% ../nbs/03_engine.ipynb #a0e1b2c8
 ENGINES = ("duckdb", "spark")  # the engines `[data] engine` may name
@@ -219,6 +219,30 @@ def duplicate_rows(
     hashed = table.select(h=ibis.struct({c: table[c] for c in table.columns}).hash())
     ordered = hashed.select(h=hashed.h, before=hashed.h.lag().over(ibis.window(order_by=hashed.h)))
     return int(ordered.filter(ordered.h == ordered.before).count().execute())
+
+# %% ../nbs/03_engine.ipynb #a0e1b2f1
+def frame_duplicate_rows(
+    frame: pd.DataFrame,  # a frame with unique text column names
+) -> int | None:
+    "Rows of a frame that repeat an earlier row, by DuckDB's 64-bit row hashes; None where DuckDB cannot read it exactly."
+    names = list(frame.columns)
+    if not names or len(set(names)) != len(names) or not all(isinstance(n, str) for n in names):
+        return None
+    for name in names:
+        if frame[name].dtype == object and pd.api.types.infer_dtype(frame[name], skipna=True) not in ("string", "empty"):
+            return None  # mixed Python types, or types DuckDB would turn into text
+    import duckdb
+    con = duckdb.connect(config={"threads": os.cpu_count() or 1})
+    try:
+        con.register("frame", frame)
+        columns = ", ".join('"' + n.replace('"', '""') + '"' for n in names)
+        hashes = con.execute(f"SELECT hash({columns}) AS h FROM frame").fetchnumpy()["h"]
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    hashes.sort()
+    return int(np.count_nonzero(hashes[1:] == hashes[:-1]))
 
 # %% ../nbs/03_engine.ipynb #a0e1b2e5
 def histogram(

@@ -435,9 +435,19 @@ def warm_up(
         return done
     if stage == "train" and _warm_workers(settings):
         done.append("workers")
+    if stage == "evaluate" and _requirements_map():
+        done.append("requirements map")
     if tracking and open_store(settings_path):
         done.append("tracking store")
     return done
+
+def _requirements_map() -> bool:
+    "Have MLflow build its map of installed packages to modules now, which `log_model` would build (MLflow internals)."
+    with contextlib.suppress(Exception):  # a newer MLflow without it: log_model builds what it needs itself
+        from mlflow.utils.requirements_utils import _init_packages_to_modules_map
+        _init_packages_to_modules_map()
+        return True
+    return False
 
 def _warm_workers(settings: Settings) -> bool:
     "Start the worker processes cross-validation uses (`[models] n_jobs`), each importing the candidates' estimators."

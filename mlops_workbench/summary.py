@@ -6,6 +6,9 @@ correlations and the duplicate rows, vectorised so that it answers in under a se
 # %% ../nbs/05_summary.ipynb #bc9d05c8
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +24,8 @@ from .reports import jsonable
 
 # %% auto #0
 __all__ = ['BINS', 'TOP', 'ID_LIKE_SHARE', 'SKEW_LIMIT', 'MANY_MISSING', 'LEAKAGE_LIMIT', 'CORRELATION_LIMIT', 'SAMPLE_ROWS',
-           'CORRELATION_COLUMNS', 'FEW_ROWS', 'FLAGS', 'EXACT_DISTINCT_ROWS', 'HLL_ERROR', 'Summary', 'quick_summary']
+           'CORRELATION_COLUMNS', 'FEW_ROWS', 'PARALLEL_ROWS', 'SUMMARY_THREADS', 'FLAGS', 'EXACT_DISTINCT_ROWS',
+           'HLL_ERROR', 'Summary', 'quick_summary']
 
 # %% ../nbs/05_summary.ipynb #997a5251
 BINS = 20  # histogram bins, and the number of quantile bins used to relate a numeric column to the target
@@ -34,6 +38,8 @@ CORRELATION_LIMIT = 0.95  # |Pearson r| from here on flags a pair of numeric col
 SAMPLE_ROWS = 100_000  # relations to the target and correlations use a seeded row sample beyond this
 CORRELATION_COLUMNS = 100  # the correlations cover at most this many numeric columns, the first ones
 FEW_ROWS = 10  # fewer rows than this: the statistics say little
+PARALLEL_ROWS = 100_000  # from this many rows on, columns are summarised on up to `SUMMARY_THREADS` threads
+SUMMARY_THREADS = 4  # at most this many (and no more than the machine's cores): sorting numbers releases the GIL
 
 # %% ../nbs/05_summary.ipynb #fdbe552c
 FLAGS: dict[str, tuple[str, str]] = {
@@ -447,14 +453,18 @@ def quick_summary(
     usable = prepared is not None and len(prepared["codes" if prepared["task"] == "classification" else "values"]) > 0
     columns, relations, numeric = {}, {}, []
     hashes = np.zeros(len(frame), dtype=np.uint64)
-    for i, name in enumerate(names):
-        col = frame.iloc[:, i]
-        info, rel, key = _summarize_column(name, col, prepared if usable and name != target else None, bins, top,
-                                           max_categories)
-        columns[name], relations[name] = info, rel
-        hashes = _mix(hashes, key)
-        if info["kind"] == "numeric":
-            numeric.append(i)
+    cols = [frame.iloc[:, i] for i in range(len(names))]
+
+    def one(i: int) -> tuple[dict, dict | None, np.ndarray]:
+        return _summarize_column(names[i], cols[i], prepared if usable and names[i] != target else None, bins, top,
+                                 max_categories)
+    threads = min(SUMMARY_THREADS, os.cpu_count() or 1, len(names)) if len(frame) >= PARALLEL_ROWS else 1
+    with concurrent.futures.ThreadPoolExecutor(threads) if threads > 1 else contextlib.nullcontext() as pool:
+        for i, (info, rel, key) in enumerate(pool.map(one, range(len(names))) if pool else map(one, range(len(names)))):
+            columns[names[i]], relations[names[i]] = info, rel
+            hashes = _mix(hashes, key)  # in column order, whatever order the threads finish in
+            if info["kind"] == "numeric":
+                numeric.append(i)
     sample_rows = len(frame) if sample is None else len(sample)
     correlated = numeric[:CORRELATION_COLUMNS]
     block = np.empty((sample_rows, len(correlated)), order="F")
