@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench docs lint clean venv browser postgres java check-clean nbtest pytest airflow-check
+.PHONY: demo test bench docs lint clean venv browser postgres java check-clean nbtest pytest airflow-check widgets-bundle
 
 # uv installs the same requirements as pip in less than half the time (a cold install: about 80 s against 3 min);
 # pip takes over if uv cannot run here. --compile-bytecode, as pip does: where PYTHONDONTWRITEBYTECODE is set, a
@@ -59,12 +59,18 @@ bench: venv
 docs: venv
 	$(BIN)/python tools/build_docs.py
 
+# The static dashboard's widget manager, mlops_workbench/share/widgets-embed.js, and its license file, rebuilt from
+# js/ with the packages pinned in js/package-lock.json (esbuild; see js/build.mjs). Only this target needs node and
+# npm: the built file is committed, and the package installs and runs without them.
+widgets-bundle:
+	cd js && npm ci --ignore-scripts --no-audit --no-fund && npm run build
+
 lint: venv
 	$(BIN)/ruff check mlops_workbench tests benchmarks
 	$(BIN)/nbdev-clean
 	@git diff --exit-code --stat -- nbs
 
 clean:
-	rm -rf $(VENV) $(AIRFLOW_VENV) _docs _proc build dist *.egg-info .pytest_cache .ruff_cache .hypothesis demo-project mlruns.db mlartifacts
+	rm -rf $(VENV) $(AIRFLOW_VENV) js/node_modules _docs _proc build dist *.egg-info .pytest_cache .ruff_cache .hypothesis demo-project mlruns.db mlartifacts
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find reports -mindepth 1 ! -name README.md ! -name .gitkeep -exec rm -rf {} +

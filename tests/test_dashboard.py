@@ -163,6 +163,18 @@ def test_dashboard_shows_mlflow_and_the_run_records_and_answers_the_run_picker(p
     page.close()
 
 
+def open_offline(browser, page_file: Path):
+    "A static page opened in a context of its own that fetches nothing but files; the URLs it asked for are on `page.fetched`."
+    context = browser.new_context()
+    fetched = []
+    context.route("**/*", lambda route: (fetched.append(route.request.url), route.abort())
+                  if not route.request.url.startswith(("file:", "data:")) else route.continue_())
+    page = context.new_page()
+    page.fetched = fetched
+    open_dashboard(page, page_file.as_uri())
+    return context, page
+
+
 def test_static_snapshot_opens_offline_with_the_same_numbers(project, browser, tmp_path):
     out = tmp_path / "snapshot.html"
     assert main(["dashboard", "--static", str(out), "--settings", str(project.source)]) == 0
@@ -171,18 +183,54 @@ def test_static_snapshot_opens_offline_with_the_same_numbers(project, browser, t
     for page_file in (out, refreshed):
         text = page_file.read_text()
         assert not [s for s in SOURCE if s in text], f"{page_file} shows the notebook's code"
-        context = browser.new_context()
-        fetched = []
-        context.route("**/*", lambda route, fetched=fetched: (fetched.append(route.request.url), route.abort())
-                      if not route.request.url.startswith(("file:", "data:")) else route.continue_())
-        page = context.new_page()
-        open_dashboard(page, page_file.as_uri())
+        context, page = open_offline(browser, page_file)
         want = expected(project)
         assert shown(page, ".mlops-wb-champion-value") == want["champion"]
         assert shown(page, ".mlops-wb-run-count") == want["runs"]
         pick_other_run(page, project)  # the picker works with no kernel: it is linked in the page
-        assert not fetched and not page.errors, (fetched, page.errors)
+        assert not page.fetched and not page.errors, (page.fetched, page.errors)
         context.close()
+
+
+OWN_WIDGETS = """
+import ipywidgets as widgets
+from traitlets import Unicode
+
+class Elsewhere(widgets.DOMWidget):  # a widget whose code the static page does not hold
+    _model_name = Unicode("ElsewhereModel").tag(sync=True)
+    _model_module = Unicode("elsewhere-widgets").tag(sync=True)
+    _view_name = Unicode("ElsewhereView").tag(sync=True)
+    _view_module = Unicode("elsewhere-widgets").tag(sync=True)
+
+out = widgets.Output()
+with out:
+    print("printed in the output")
+    display(widgets.HTML("<b class='inner'>a widget in the output</b>"))
+described = widgets.Checkbox(description="<b class='bold'>in bold</b><img src=x onerror=\\"document.title='run'\\">",
+                             description_allow_html=True)
+widgets.VBox([widgets.Dropdown(options=["a", "b"]), out, described, Elsewhere()])
+"""
+
+
+def test_static_page_shows_what_a_projects_own_dashboard_may_add(browser, tmp_path):
+    "An Output widget, a description in HTML (sanitized), and a widget the page cannot render, which alone shows an error."
+    import nbclient
+    import nbformat
+
+    from mlops_workbench.dashboard import static_page
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(OWN_WIDGETS)])
+    nbclient.NotebookClient(notebook, kernel_name="python3", store_widget_state=True, timeout=300).execute()
+    page_file = tmp_path / "own.html"
+    page_file.write_text(static_page(notebook, "own"))
+    context, page = open_offline(browser, page_file)
+    assert "printed in the output" in page.inner_text(".widget-output")
+    assert page.inner_text(".widget-output .widget-html-content b.inner") == "a widget in the output"
+    assert page.inner_text(".widget-checkbox b.bold") == "in bold"
+    assert page.locator("[onerror]").count() == 0 and page.title() == "own"  # the description's handler is gone
+    page.wait_for_selector(".jupyter-widgets-error-widget")  # the widget from elsewhere, and only it
+    assert page.locator(".jupyter-widgets-error-widget").count() == 1
+    assert not page.fetched and not page.errors, (page.fetched, page.errors)
+    context.close()
 
 
 def test_an_execute_request_over_the_kernel_websocket_is_refused(server, tmp_path):
