@@ -152,18 +152,23 @@ def numeric_stats(
     return stats, f
 
 # %% ../nbs/04_distributions.ipynb #0e8f5534
-def _families(
+def _type_mix(
     uniques: np.ndarray,  # distinct values (object array)
-) -> np.ndarray:
-    "`type_family` of each value, decided once per Python type rather than once per value."
-    if not len(uniques):
-        return np.zeros(0, dtype=object)
+    counts: np.ndarray,  # how often each occurs
+) -> dict[str, int]:
+    "Present values per `type_family`, the type decided once per Python type rather than once per value."
     if pd.api.types.infer_dtype(uniques, skipna=False) == "string":  # all text, told by one pass in C
-        return np.full(len(uniques), "text", dtype=object)
+        total = int(counts.sum())
+        return {"text": total} if total else {}
     types = np.frompyfunc(type, 1, 1)(uniques)
     codes, kinds = pd.factorize(types)
     firsts = np.unique(codes, return_index=True)[1]  # the first value of each type stands for all of them
-    return np.asarray([type_family(uniques[i]) for i in firsts], dtype=object)[codes]
+    families = np.asarray([type_family(uniques[i]) for i in firsts], dtype=object)
+    per_type = np.bincount(codes, weights=counts, minlength=len(kinds))
+    mix: dict[str, int] = {}
+    for family, n in zip(families, per_type):
+        mix[family] = mix.get(family, 0) + int(n)
+    return {name: mix[name] for name in sorted(mix) if mix[name] > 0}
 
 def factor_stats(
     col: pd.Series,  # a non-numeric column
@@ -179,9 +184,7 @@ def factor_stats(
     k = min(top, len(counts))
     best = np.argpartition(-counts, k - 1)[:k] if k else np.zeros(0, dtype=int)
     best = best[np.lexsort((best, -counts[best]))]
-    families = _families(uniques)
-    mix = pd.Series(counts).groupby(families).sum() if len(uniques) else pd.Series(dtype=int)
-    mix = {name: int(n) for name, n in mix.items() if n > 0}
+    mix = _type_mix(uniques, counts) if len(uniques) else {}
     stats = {"count": int(counts.sum()), "distinct": int(np.count_nonzero(counts)), "infinite": 0, "extreme": 0,
              "top": [(uniques[i], int(counts[i])) for i in best if counts[i] > 0], "types": mix}
     return stats, codes, uniques

@@ -6,9 +6,6 @@ correlations and the duplicate rows, vectorised so that it answers in under a se
 # %% ../nbs/05_summary.ipynb #bc9d05c8
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,8 +21,7 @@ from .reports import jsonable
 
 # %% auto #0
 __all__ = ['BINS', 'TOP', 'ID_LIKE_SHARE', 'SKEW_LIMIT', 'MANY_MISSING', 'LEAKAGE_LIMIT', 'CORRELATION_LIMIT', 'SAMPLE_ROWS',
-           'CORRELATION_COLUMNS', 'FEW_ROWS', 'PARALLEL_ROWS', 'SUMMARY_THREADS', 'FLAGS', 'EXACT_DISTINCT_ROWS',
-           'HLL_ERROR', 'Summary', 'quick_summary']
+           'CORRELATION_COLUMNS', 'FEW_ROWS', 'FLAGS', 'EXACT_DISTINCT_ROWS', 'HLL_ERROR', 'Summary', 'quick_summary']
 
 # %% ../nbs/05_summary.ipynb #997a5251
 BINS = 20  # histogram bins, and the number of quantile bins used to relate a numeric column to the target
@@ -38,8 +34,6 @@ CORRELATION_LIMIT = 0.95  # |Pearson r| from here on flags a pair of numeric col
 SAMPLE_ROWS = 100_000  # relations to the target and correlations use a seeded row sample beyond this
 CORRELATION_COLUMNS = 100  # the correlations cover at most this many numeric columns, the first ones
 FEW_ROWS = 10  # fewer rows than this: the statistics say little
-PARALLEL_ROWS = 100_000  # from this many rows on, columns are summarised on up to `SUMMARY_THREADS` threads
-SUMMARY_THREADS = 4  # at most this many (and no more than the machine's cores): sorting numbers releases the GIL
 
 # %% ../nbs/05_summary.ipynb #fdbe552c
 FLAGS: dict[str, tuple[str, str]] = {
@@ -145,7 +139,7 @@ def _relation(
     x: np.ndarray | None,  # numeric values (numeric and boolean columns)
     finite_sorted: np.ndarray | None,  # sorted finite values (numeric columns)
     codes: np.ndarray | None,  # factor codes (other columns)
-    levels: list | None,  # the level of each code, for labels
+    levels: np.ndarray | list | None,  # the level of each code, for labels
     target: dict,  # the prepared target (see _prepare_target)
     bins: int = BINS,  # groups for the strength measure
 ) -> dict | None:
@@ -201,7 +195,7 @@ def _relation(
 
 def _group_labels(
     codes: np.ndarray,  # factor codes of the rows used
-    levels: list,  # the level of each code
+    levels: np.ndarray | list,  # the level of each code
     n_groups: int,  # groups built by _groups
 ) -> list[str]:
     "Labels of the groups built by `_groups` from codes: the kept levels, then 'missing/other'."
@@ -400,7 +394,7 @@ def _summarize_column(
         key = (x if stats["count"] == n else np.where(np.isnan(x), np.nan, x)).view(np.uint64)  # one NaN bit pattern
     else:
         stats, codes, uniques = factor_stats(col, top)
-        levels = list(uniques)
+        levels = uniques
         key = codes.view(np.uint64)
         if set(stats["types"]) == {"number"}:  # numbers stored as objects: summarise them as numbers
             x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64)
@@ -453,18 +447,14 @@ def quick_summary(
     usable = prepared is not None and len(prepared["codes" if prepared["task"] == "classification" else "values"]) > 0
     columns, relations, numeric = {}, {}, []
     hashes = np.zeros(len(frame), dtype=np.uint64)
-    cols = [frame.iloc[:, i] for i in range(len(names))]
-
-    def one(i: int) -> tuple[dict, dict | None, np.ndarray]:
-        return _summarize_column(names[i], cols[i], prepared if usable and names[i] != target else None, bins, top,
-                                 max_categories)
-    threads = min(SUMMARY_THREADS, os.cpu_count() or 1, len(names)) if len(frame) >= PARALLEL_ROWS else 1
-    with concurrent.futures.ThreadPoolExecutor(threads) if threads > 1 else contextlib.nullcontext() as pool:
-        for i, (info, rel, key) in enumerate(pool.map(one, range(len(names))) if pool else map(one, range(len(names)))):
-            columns[names[i]], relations[names[i]] = info, rel
-            hashes = _mix(hashes, key)  # in column order, whatever order the threads finish in
-            if info["kind"] == "numeric":
-                numeric.append(i)
+    for i, name in enumerate(names):
+        col = frame.iloc[:, i]
+        info, rel, key = _summarize_column(name, col, prepared if usable and name != target else None, bins, top,
+                                           max_categories)
+        columns[name], relations[name] = info, rel
+        hashes = _mix(hashes, key)
+        if info["kind"] == "numeric":
+            numeric.append(i)
     sample_rows = len(frame) if sample is None else len(sample)
     correlated = numeric[:CORRELATION_COLUMNS]
     block = np.empty((sample_rows, len(correlated)), order="F")
