@@ -68,7 +68,7 @@ class DashboardData:
     settings: Settings  # the project's settings
     runs: list[RunRecord]  # every recorded run, newest first
     champion: Champion | None  # the registry's champion, if any
-    _outputs: dict[str, dict] = field(default_factory=dict, repr=False)
+    _outputs: dict[str, dict] = field(default_factory=dict, repr=False, compare=False)  # a cache: equal data is equal records
 
     def outputs(
         self,
@@ -353,7 +353,7 @@ def _get_ready(
 def wait_for_visitor(
     settings_path: str = "",  # the project's settings.ini ("": found from the working folder upwards)
 ) -> None:
-    "In a kernel Voila preheats, get ready (`_get_ready`), then wait until a visitor takes it: the data is read at the visit."
+    "In a kernel Voila preheats, get ready (`_get_ready`), then wait for a visitor (a project's own copy of the notebook, made before `LiveHtml`)."
     if os.environ.get("VOILA_PREHEAT") == "True":
         from voila.utils import wait_for_request
         with contextlib.suppress(Exception):  # a project that cannot be read fails at the visit, where the page shows it

@@ -7,6 +7,7 @@ callbacks report their errors in one shared pane."""
 from __future__ import annotations
 
 import html
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +18,7 @@ from .core import error_line
 from .reports import figure_png
 
 # %% auto #0
-__all__ = ['ErrorPane', 'WorkbenchWidget', 'png_size', 'FigureView', 'Pager', 'HtmlPicker']
+__all__ = ['ErrorPane', 'WorkbenchWidget', 'png_size', 'FigureView', 'Pager', 'HtmlPicker', 'LiveHtml']
 
 # %% ../nbs/20_widgets.ipynb #de821121
 _CSS = ("<style>.mlops-wb-error{color:#a94442;background:#f2dede;border:1px solid #a94442;padding:6px;"
@@ -197,8 +198,74 @@ class HtmlPicker(WorkbenchWidget):
         else:
             self.view = widgets.HTML(render(self.picker.index) if options else "")
             self.picker.observe(self.guard("showing the option picked", lambda change: self._show(render, change["new"])), "index")
+        self.render = render
         self.compose(self.picker, self.view)
 
     def _show(self, render: Callable[[int], str], index: int | None) -> None:
         "Render the option at `index` into the view."
         self.view.value = "" if index is None else render(index)
+
+    def update(
+        self,
+        options: list[str],  # the new labels
+    ) -> None:
+        "New options (the first one picked) and the picked one's view rendered anew, with a kernel behind the page."
+        with self.picker.hold_trait_notifications():
+            self.picker.options = options
+        self._show(self.render, self.picker.index)
+
+# %% ../nbs/20_widgets.ipynb #e7a10b04
+class LiveHtml:
+    "Views of data as HTML widgets that `refresh` brings up to date; plain HTML for a page with no kernel."
+
+    def __init__(
+        self,
+        load: Callable[[], Any],  # reads the data the views show
+        static: bool = False,  # a page with no kernel: plain HTML, and pickers that switch in the browser
+    ):
+        self.load, self.static = load, static
+        self.data = load()
+        self.views: list[tuple[widgets.HTML, Callable[..., str], tuple]] = []
+        self.pickers: list[tuple[HtmlPicker, Callable[[Any], list[str]]]] = []
+
+    def show(
+        self,
+        view: Callable[..., str],  # the HTML of the data: `view(data, *args)`
+        *args: Any,  # further arguments of `view`
+    ) -> None:
+        "Display one view."
+        from IPython.display import HTML, display
+        text = view(self.data, *args)
+        if self.static:
+            display(HTML(text))
+            return
+        shown = widgets.HTML(text)
+        self.views.append((shown, view, args))
+        display(shown)
+
+    def picker(
+        self,
+        choices: Callable[[Any], list[str]],  # the labels, from the data
+        render: Callable[[Any, int], str],  # the HTML of the choice at an index: `render(data, index)`
+        description: str = "",  # the dropdown's label
+    ) -> HtmlPicker:
+        "A picker over the data's choices (`HtmlPicker`), kept up to date by `refresh`."
+        chosen = HtmlPicker(choices(self.data), lambda i: render(self.data, i), static=self.static, description=description)
+        if not self.static:
+            self.pickers.append((chosen, choices))
+        return chosen
+
+    def refresh(self) -> None:
+        "Load the data again and set every view and picker from it."
+        self.data = self.load()
+        for shown, view, args in self.views:
+            shown.value = view(self.data, *args)
+        for chosen, choices in self.pickers:
+            chosen.update(choices(self.data))
+
+    def at_visit(self) -> None:
+        "In a kernel Voila preheats: wait for the visitor, then `refresh`. Anywhere else, nothing."
+        if os.environ.get("VOILA_PREHEAT") == "True":
+            from voila.utils import wait_for_request
+            wait_for_request()
+            self.refresh()

@@ -4,10 +4,12 @@ on kernels)."""
 
 import asyncio
 import concurrent.futures
+import contextlib
 import fcntl
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 import uuid
@@ -21,11 +23,11 @@ from mlops_workbench.cli import main
 from mlops_workbench.core import load_settings, settings_text
 from mlops_workbench.pipeline import run_pipeline
 from mlops_workbench.project import DEMO_SETTINGS, scaffold_demo
-from mlops_workbench.runs import list_runs
+from mlops_workbench.runs import RunRecord, list_runs, runs_dir
 
 pytestmark = pytest.mark.xdist_group("dashboard")  # one worker starts the module's server and browser once (`--dist loadgroup`)
 
-SOURCE = ("load_settings", "dashboard.summary_view", "wait_for_visitor", "jslink")  # the notebook's code, never shown
+SOURCE = ("load_settings", "dashboard.summary_view", "at_visit", "jslink")  # the notebook's code, never shown
 
 
 @pytest.fixture(scope="module")
@@ -173,6 +175,46 @@ def open_offline(browser, page_file: Path):
     page.fetched = fetched
     open_dashboard(page, page_file.as_uri())
     return context, page
+
+
+def wait_preheated(server: Server) -> None:
+    "Wait until the pool's kernel has rendered the notebook: its CPU at rest for a second (Voila logs nothing then)."
+    import psutil
+    used = None
+    for _ in range(240):
+        total = 0.0
+        for child in psutil.Process(server.proc.pid).children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if "ipykernel" in " ".join(child.cmdline()):
+                    total += sum(child.cpu_times()[:2])
+        if used is not None and total > 0 and total - used < 0.05:
+            return
+        used = total
+        time.sleep(1.0)
+    raise RuntimeError(f"the preheated kernel did not come to rest in 240 s: {server.logs()}")
+
+
+def test_a_run_recorded_after_the_kernel_preheated_shows_at_the_visit(project, browser, tmp_path):
+    "Voila's pool renders the whole dashboard ahead; the visit reads the records again, so a run recorded meanwhile shows."
+    root = tmp_path / "project"
+    shutil.copytree(project.root, root)
+    settings = load_settings(root / "settings.ini", environ={})
+    served = Server(settings, tmp_path, max_kernels=2)
+    try:
+        wait_preheated(served)
+        later = "29991231-235959-1a7e00"  # sorts first: the newest run
+        RunRecord(run_id=later, project=settings.project.name, status="failed", started="2999-12-31T23:59:59+00:00",
+                  exit_code=3, exit_reason="recorded after the preheat", run_dir=str(runs_dir(settings) / later)).save()
+        page = browser.new_page()
+        open_dashboard(page, served.url, served)
+        assert shown(page, ".mlops-wb-run-count") == str(len(list_runs(settings))) == "3"
+        assert f"Last run {later}" in shown(page, ".mlops-wb-last-run")
+        assert "recorded after the preheat" in shown(page, ".mlops-wb-last-run")
+        assert later in page.locator(".widget-dropdown select").inner_text()  # the picker's choices too
+        page.goto("about:blank")
+        page.close()
+    finally:
+        served.stop()
 
 
 def test_static_snapshot_opens_offline_with_the_same_numbers(project, browser, tmp_path):
