@@ -256,8 +256,11 @@ class LiveHtml:
         return chosen
 
     def refresh(self) -> None:
-        "Load the data again and set every view and picker from it."
-        self.data = self.load()
+        "Load the data again and, when it differs from what is shown, set every view and picker from it."
+        data = self.load()
+        if data == self.data:
+            return
+        self.data = data
         for shown, view, args in self.views:
             shown.value = view(self.data, *args)
         for chosen, choices in self.pickers:
