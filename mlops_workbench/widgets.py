@@ -210,9 +210,10 @@ class HtmlPicker(WorkbenchWidget):
         options: list[str],  # the new labels
     ) -> None:
         "New options (the first one picked) and the picked one's view rendered anew, with a kernel behind the page."
-        with self.picker.hold_trait_notifications():
-            self.picker.options = options
-        self._show(self.render, self.picker.index)
+        before = self.picker.index
+        self.picker.options = options  # a new index renders through the observer; the same one does not
+        if self.picker.index == before:
+            self._show(self.render, before)
 
 # %% ../nbs/20_widgets.ipynb #e7a10b04
 class LiveHtml:
