@@ -123,9 +123,9 @@ def moments(
     z = f / scale
     mean = float(z.mean())
     d = z - mean
-    m2 = float(np.dot(d, d) / len(z))
+    m2 = float(np.einsum("i,i->", d, d) / len(z))  # not np.dot: BLAS wakes a thread that then spins on a core
     std = math.sqrt(m2 * len(z) / (len(z) - 1)) * scale if len(z) > 1 else 0.0  # a Python float: inf, not a warning
-    skew = float(np.dot(d * d, d) / len(z) / m2 ** 1.5) if m2 > 0 else 0.0
+    skew = float(np.einsum("i,i,i->", d, d, d) / len(z) / m2 ** 1.5) if m2 > 0 else 0.0
     return mean * scale, std, skew
 
 def numeric_stats(

@@ -6,7 +6,10 @@ correlations and the duplicate rows, vectorised so that it answers in under a se
 # %% ../nbs/05_summary.ipynb #bc9d05c8
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +24,8 @@ from .reports import jsonable
 
 # %% auto #0
 __all__ = ['BINS', 'TOP', 'ID_LIKE_SHARE', 'SKEW_LIMIT', 'MANY_MISSING', 'LEAKAGE_LIMIT', 'CORRELATION_LIMIT', 'SAMPLE_ROWS',
-           'CORRELATION_COLUMNS', 'FEW_ROWS', 'FLAGS', 'EXACT_DISTINCT_ROWS', 'HLL_ERROR', 'Summary', 'quick_summary']
+           'CORRELATION_COLUMNS', 'FEW_ROWS', 'FLAGS', 'THREAD_ROWS', 'EXACT_DISTINCT_ROWS', 'HLL_ERROR', 'Summary',
+           'quick_summary']
 
 # %% ../nbs/05_summary.ipynb #997a5251
 BINS = 20  # histogram bins, and the number of quantile bins used to relate a numeric column to the target
@@ -248,6 +252,19 @@ def _duplicate_count(
     s = np.sort(hashes)
     return int(np.count_nonzero(s[1:] == s[:-1]))
 
+def _duplicate_rows(
+    keys: list[np.ndarray],  # each column's values as uint64, one per row
+    distinct: list[int],  # each column's distinct present values
+) -> int:
+    "Rows that repeat an earlier row; none when some column holds a different value in every row (an identifier)."
+    rows = len(keys[0]) if keys else 0
+    if rows < 2 or rows in distinct:
+        return 0
+    hashes = np.zeros(rows, dtype=np.uint64)
+    for key in keys:
+        hashes = _mix(hashes, key)
+    return _duplicate_count(hashes)
+
 # %% ../nbs/05_summary.ipynb #a7e95b0a
 def _correlations(
     block: np.ndarray,  # rows x numeric columns, float64, NaN/inf for missing
@@ -421,6 +438,23 @@ def _summarize_column(
             info["flags"].append("leakage")
     return info, relation, key
 
+# %% ../nbs/05_summary.ipynb #a9f0e3d4
+THREAD_ROWS = 100_000  # from this many rows, numeric columns are summarised on threads
+
+def _summarize_columns(
+    frame: pd.DataFrame,  # the data
+    summarize: Callable[[int], tuple],  # summarises the column at a position
+) -> list[tuple]:
+    "Each column's summary, by position: numeric columns on threads for a large frame, the rest on this thread."
+    positions = range(frame.shape[1])
+    if len(frame) < THREAD_ROWS or frame.shape[1] < 2:
+        return [summarize(i) for i in positions]
+    numbers = [i for i in positions if frame.dtypes.iloc[i].kind in "iufmM"]
+    with ThreadPoolExecutor(max(1, min(os.cpu_count() or 1, len(numbers)))) as pool:
+        futures = {i: pool.submit(summarize, i) for i in numbers}
+        rest = {i: summarize(i) for i in positions if i not in futures}
+        return [futures[i].result() if i in futures else rest[i] for i in positions]
+
 # %% ../nbs/05_summary.ipynb #b8df2a11
 def quick_summary(
     frame: Any,  # the data set: a frame, or an Ibis table / Spark DataFrame / file or folder scanned by the engine
@@ -445,16 +479,13 @@ def quick_summary(
         sample = np.sort(np.random.default_rng(seed).choice(len(frame), size=SAMPLE_ROWS, replace=False))
     prepared = _prepare_target(frame.iloc[:, names.index(target)], task, sample) if target is not None else None
     usable = prepared is not None and len(prepared["codes" if prepared["task"] == "classification" else "values"]) > 0
-    columns, relations, numeric = {}, {}, []
-    hashes = np.zeros(len(frame), dtype=np.uint64)
-    for i, name in enumerate(names):
-        col = frame.iloc[:, i]
-        info, rel, key = _summarize_column(name, col, prepared if usable and name != target else None, bins, top,
-                                           max_categories)
-        columns[name], relations[name] = info, rel
-        hashes = _mix(hashes, key)
-        if info["kind"] == "numeric":
-            numeric.append(i)
+    def summarize(i: int) -> tuple[dict, dict | None, np.ndarray]:
+        return _summarize_column(names[i], frame.iloc[:, i], prepared if usable and names[i] != target else None,
+                                 bins, top, max_categories)
+    done = _summarize_columns(frame, summarize)
+    columns = {name: done[i][0] for i, name in enumerate(names)}
+    relations = {name: done[i][1] for i, name in enumerate(names)}
+    numeric = [i for i, name in enumerate(names) if columns[name]["kind"] == "numeric"]
     sample_rows = len(frame) if sample is None else len(sample)
     correlated = numeric[:CORRELATION_COLUMNS]
     block = np.empty((sample_rows, len(correlated)), order="F")
@@ -463,7 +494,7 @@ def quick_summary(
     corr = _correlations(block, [names[i] for i in correlated])
     summary = Summary(rows=len(frame), columns=columns, relations=relations, correlations=corr, flags=[],
                       target=target, task=prepared["task"] if prepared else None,
-                      duplicate_rows=_duplicate_count(hashes) if len(frame.columns) else 0,
+                      duplicate_rows=_duplicate_rows([key for _, _, key in done], [c["distinct"] for c in columns.values()]),
                       sample_rows=sample_rows, numeric_columns=len(numeric), source=source_of(frame))
     summary.flags = _collect_flags(summary)
     summary.seconds = time.perf_counter() - start
