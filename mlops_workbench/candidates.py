@@ -33,7 +33,7 @@ from .data import KINDS, column_kind, column_not_found
 # %% auto #0
 __all__ = ['REGISTRY', 'ALIASES', 'SMALL_DATA_ROWS', 'column_kinds', 'column_roles', 'DatetimeFeatures', 'build_preprocessor',
            'Candidate', 'parse_candidate', 'candidate_label', 'load_estimator', 'make_pipeline', 'check_metrics',
-           'small_data_threads']
+           'small_data_threads', 'cv_jobs']
 
 # %% ../nbs/10_candidates.ipynb #ffd26a57
 def column_kinds(
@@ -308,3 +308,11 @@ def small_data_threads(
 def _threadpools() -> ThreadpoolController:
     "The thread pools of the libraries loaded (found once: looking them up takes milliseconds, a limit then 50 µs)."
     return ThreadpoolController()
+
+# %% ../nbs/10_candidates.ipynb #3e9b7a11
+def cv_jobs(
+    n_jobs: int,  # `[models] n_jobs`: a count of jobs, or negative for all cores (joblib's convention)
+    rows: int,  # the rows cross-validated
+) -> int:
+    "The jobs cross-validation runs with: all cores become 1 (in process) below `SMALL_DATA_ROWS` rows."
+    return 1 if n_jobs < 0 and rows < SMALL_DATA_ROWS else n_jobs

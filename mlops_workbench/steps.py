@@ -453,10 +453,10 @@ def _warm_workers(settings: Settings) -> bool:
     "Start the worker processes cross-validation uses (`[models] n_jobs`), each importing the candidates' estimators."
     from joblib import Parallel, delayed, effective_n_jobs
 
-    from mlops_workbench.candidates import parse_candidate
+    from mlops_workbench.candidates import SMALL_DATA_ROWS, parse_candidate
     workers = effective_n_jobs(settings.models.n_jobs)
-    if workers < 2:
-        return False
+    if workers < 2 or settings.models.n_jobs < 0 and not _rows_at_least(Path(settings.data.train), SMALL_DATA_ROWS):
+        return False  # one job, or all cores on small data, which cross-validates in process (`candidates.cv_jobs`)
     modules = {"sklearn.model_selection", "sklearn.pipeline", "sklearn.compose", "sklearn.preprocessing", "sklearn.impute"}
     for spec in settings.models.candidates:
         with contextlib.suppress(BadInput):
@@ -466,3 +466,26 @@ def _warm_workers(settings: Settings) -> bool:
         Parallel(n_jobs=settings.models.n_jobs)(delayed(exec)(code, {}) for _ in range(2 * workers))
         return True
     return False
+
+def _rows_at_least(
+    path: Path,  # a data file or a folder of Parquet files
+    rows: int,  # the rows asked about
+) -> bool:
+    "Whether the data may hold `rows` rows, told cheaply: Parquet footers, or a CSV's line breaks counted until enough; yes when unsure."
+    try:
+        seen = 0
+        for file in sorted(path.rglob("*.parquet")) if path.is_dir() else [path]:
+            if file.suffix == ".parquet":
+                import pyarrow.parquet as pq
+                seen += pq.ParquetFile(file).metadata.num_rows
+            elif file.suffix.lower() in (".csv", ".tsv", ".txt"):
+                with open(file, "rb") as f:
+                    while seen <= rows and (chunk := f.read(1 << 20)):
+                        seen += chunk.count(b"\n")  # the header's line too: a row more than there is, on the safe side
+            else:
+                return True
+            if seen >= rows:
+                return True
+        return False
+    except OSError:
+        return True

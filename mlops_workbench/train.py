@@ -31,6 +31,7 @@ from mlops_workbench.candidates import (
     REGISTRY,
     Candidate,
     check_metrics,
+    cv_jobs,
     make_pipeline,
     parse_candidate,
     small_data_threads,
@@ -177,7 +178,7 @@ def compare(
     metrics: list[str],  # scorer names, the primary first
     folds: int = 5,  # cross-validation folds
     seed: int = 42,  # seed of the folds and of every estimator's random_state
-    n_jobs: int = -1,  # parallel jobs over folds (-1: all cores)
+    n_jobs: int = -1,  # parallel jobs over folds (-1: all cores; in process below SMALL_DATA_ROWS rows, see cv_jobs)
     roles: dict[str, str] | None = None,  # column roles, e.g. from a contract
     kinds: dict[str, str] | None = None,  # column kinds, e.g. from a contract
     id_columns: list[str] | tuple[str, ...] = (),  # identifier columns when `roles` is None
@@ -193,6 +194,7 @@ def compare(
     if task == "classification":
         _check_classes(y, folds, target)
     cv = make_cv(task, folds, seed)
+    n_jobs = cv_jobs(n_jobs, len(frame))
     own = track(tracker, "train", tags={"mlops_wb.kind": "train"}) if not parent_run_id else \
         contextlib.nullcontext(TrackedRun(tracker, parent_run_id))
     rows, fold_rows, pipelines, named = [], [], {}, {}
@@ -343,7 +345,7 @@ def tune(
     method: str = "random",  # random (RandomizedSearchCV) or halving (HalvingRandomSearchCV)
     max_iter: int = 50,  # upper bound on settings planned
     seed: int = 42,  # search seed
-    n_jobs: int = -1,  # parallel jobs
+    n_jobs: int = -1,  # parallel jobs (-1: all cores; in process below SMALL_DATA_ROWS rows, see cv_jobs)
     tracker: Tracker | None = None,  # where to log the tuning run
 ) -> Tuning:
     "Tune a candidate over its declared space within the budget; keep the result only if it beats the defaults."
@@ -357,6 +359,7 @@ def tune(
     pipe = board.pipelines[name]
     space = {f"model__{k}": v for k, v in board.candidates[name].space.items()}
     folds = board.cv.get_n_splits()
+    n_jobs = cv_jobs(n_jobs, len(frame))
     workers = effective_n_jobs(n_jobs)
     cost = (row["fit_seconds"] + row["predict_seconds"]) * folds / max(1, min(workers, folds))
     planned = n_iter or int(min(max_iter, max(2, budget_seconds // max(cost, 1e-3))))
