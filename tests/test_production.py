@@ -97,7 +97,9 @@ def test_a_passing_run_against_an_mlflow_server_backed_by_postgresql(postgres, c
     log = open(tmp_path / "server.log", "w")
     server = subprocess.Popen([str(Path(sys.executable).parent / "mlflow"), "server", "--host", "127.0.0.1", "--port",
                                str(port), "--backend-store-uri", postgres("tracking"), "--artifacts-destination",
-                               str(artifacts), "--workers", "1"], stdout=log, stderr=subprocess.STDOUT)
+                               str(artifacts), "--workers", "1"], stdout=log, stderr=subprocess.STDOUT,
+                              # no job runner: its six consumer processes (GenAI jobs, unused here) each import MLflow
+                              env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
     try:
         uri = f"http://127.0.0.1:{port}"
         for _ in range(240):
