@@ -186,6 +186,7 @@ def warm_up_code(
     stage: str,  # its stage name
     settings_path: str = "",  # the project's settings.ini ("": found from the kernel's working folder)
     tracking: bool = True,  # also open the tracking store (not while the run is creating it)
+    parameters: Mapping[str, typing.Any] | None = None,  # the stage's parameters in this run (the warm-up skips what they switch off)
 ) -> str:
     "What a stage's pre-started kernel runs silently: the notebook's top-level imports, then `steps.warm_up` if it uses the steps."
     imports = []
@@ -200,7 +201,9 @@ def warm_up_code(
             imports += [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
     lines = [ast.unparse(node) for node in imports]
     if stage in STAGES and any(_imports_steps(node) for node in imports):
-        lines.append(f"__import__('mlops_workbench.steps', fromlist=['warm_up']).warm_up({stage!r}, {settings_path!r}, {tracking})")
+        given = {k: v for k, v in (parameters or {}).items() if isinstance(v, (bool, int, float, str))}  # repr is Python
+        lines.append(f"__import__('mlops_workbench.steps', fromlist=['warm_up']).warm_up({stage!r}, {settings_path!r}, {tracking}"
+                     + (f", {given!r})" if given else ")"))
     elif stage == DASHBOARD and tracking:
         lines.append(f"__import__('mlops_workbench.tracking', fromlist=['open_store']).open_store({settings_path!r})")
     return "\n".join(lines)
@@ -552,7 +555,8 @@ def run_pipeline(
         def start_ahead(index: int, tracking: bool = True) -> None:
             if index < len(names) and index not in kernels:
                 kernels[index] = WarmKernel(kernel_name, settings.root, env,
-                                            warm_up_code(notebooks[names[index]], names[index], settings_path, tracking))
+                                            warm_up_code(notebooks[names[index]], names[index], settings_path, tracking,
+                                                         per_stage[names[index]]))
             elif index == len(names) and index not in kernels and settings.dashboard.refresh:  # the snapshot's kernel
                 from mlops_workbench.dashboard import dashboard_cwd, dashboard_notebook
                 kernels[index] = WarmKernel(kernel_name, dashboard_cwd(settings), env,

@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # the train and evaluate steps import scikit-learn when they 
     from mlops_workbench.train import Leaderboard
 
 # %% auto #0
-__all__ = ['OUTPUTS', 'LAZY_IMPORTS', 'stage_dir', 'project_path', 'ExploreOutputs', 'explore', 'project_contract',
+__all__ = ['OUTPUTS', 'LAZY_IMPORTS', 'NEEDED_IF', 'stage_dir', 'project_path', 'ExploreOutputs', 'explore', 'project_contract',
            'ValidateOutputs', 'validate', 'train', 'load_trained', 'load_leaderboard', 'EvaluateOutputs', 'evaluate',
            'warm_up']
 
@@ -418,14 +418,19 @@ LAZY_IMPORTS: dict[str, tuple[str, ...]] = {  # what each step imports only when
     "evaluate": ("mlops_workbench.evaluate", "skops.io", "mlflow.sklearn"),  # the model file and MLflow's model flavour
 }
 
+NEEDED_IF = {"data_profiling": "make_report"}  # a lazy import the step makes only when this parameter is true
+
 def warm_up(
     stage: str,  # the stage a kernel is about to run
     settings_path: str = "",  # the project's settings.ini ("": found from the working folder upwards)
     tracking: bool = True,  # also open the project's tracking store
+    parameters: dict[str, Any] | None = None,  # the stage's parameters in this run, as far as they are given
 ) -> list[str]:
     "Import what `stage`'s step imports lazily and open the tracking store, ahead of the stage; return what was done."
     done = []
     for name in LAZY_IMPORTS.get(stage, ()):
+        if (parameters or {}).get(NEEDED_IF.get(name, ""), True) is False:
+            continue  # e.g. no profile report asked for: the profiling library is never imported
         with contextlib.suppress(Exception):
             importlib.import_module(name)
             done.append(name)
