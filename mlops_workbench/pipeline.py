@@ -201,7 +201,7 @@ def warm_up_code(
             imports += [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
     lines = [ast.unparse(node) for node in imports]
     if stage in STAGES and any(_imports_steps(node) for node in imports):
-        given = {k: v for k, v in (parameters or {}).items() if isinstance(v, (bool, int, float, str))}  # repr is Python
+        given = {k: v for k, v in (parameters or {}).items() if isinstance(v, bool)}  # switches (`steps.NEEDED_IF`)
         lines.append(f"__import__('mlops_workbench.steps', fromlist=['warm_up']).warm_up({stage!r}, {settings_path!r}, {tracking}"
                      + (f", {given!r})" if given else ")"))
     elif stage == DASHBOARD and tracking:

@@ -460,7 +460,7 @@ def _warm_workers(settings: Settings) -> bool:
 
     from mlops_workbench.candidates import SMALL_DATA_ROWS, parse_candidate
     workers = effective_n_jobs(settings.models.n_jobs)
-    if workers < 2 or settings.models.n_jobs < 0 and not _rows_at_least(Path(settings.data.train), SMALL_DATA_ROWS):
+    if workers < 2 or settings.models.n_jobs < 0 and not _rows_at_least(settings.data.train, SMALL_DATA_ROWS):
         return False  # one job, or all cores on small data, which cross-validates in process (`candidates.cv_jobs`)
     modules = {"sklearn.model_selection", "sklearn.pipeline", "sklearn.compose", "sklearn.preprocessing", "sklearn.impute"}
     for spec in settings.models.candidates:
@@ -473,12 +473,12 @@ def _warm_workers(settings: Settings) -> bool:
     return False
 
 def _rows_at_least(
-    path: Path,  # a data file or a folder of Parquet files
+    path: Path | None,  # a data file or a folder of Parquet files (None: not set)
     rows: int,  # the rows asked about
 ) -> bool:
     "Whether the data may hold `rows` rows, told cheaply: Parquet footers, or a CSV's line breaks counted until enough; yes when unsure."
     try:
-        seen = 0
+        seen, path = 0, Path(path)
         for file in sorted(path.rglob("*.parquet")) if path.is_dir() else [path]:
             if file.suffix == ".parquet":
                 import pyarrow.parquet as pq
@@ -492,5 +492,5 @@ def _rows_at_least(
             if seen >= rows:
                 return True
         return False
-    except OSError:
+    except Exception:  # no path, an unreadable file, a broken footer: the warm-up starts the workers as before
         return True
