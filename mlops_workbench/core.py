@@ -120,6 +120,7 @@ class ProjectSettings:
     name: Annotated[str, "a short name, used in reports and as the MLflow experiment default"] = "mlops-project"
     description: Annotated[str, "one line for reports and the dashboard"] = ""
     reports: Annotated[Path, "where runs and reports are written"] = Path("reports")
+    parallel_stages: Annotated[bool, "a run's explore stage runs beside validate and train, in a kernel of its own (false: one stage at a time)"] = True
 
 @dataclass
 class DataSettings:

@@ -6,6 +6,7 @@ card; the model is logged and promoted last, all or nothing, through `registry`.
 # %% ../nbs/12_evaluate.ipynb #7528030e
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -40,8 +41,9 @@ from .tracking import Tracker
 from .train import fit_final, leaderboard_view
 
 # %% auto #0
-__all__ = ['holdout_metrics', 'calibration', 'resource_usage', 'Gate', 'check_gates', 'failures', 'baseline_score',
-           'ChampionScore', 'champion_score', 'save_plots', 'model_card', 'card_html', 'Evaluation', 'evaluate']
+__all__ = ['BY_CONFUSION', 'confusion_scores', 'holdout_metrics', 'calibration', 'resource_usage', 'Gate', 'check_gates',
+           'failures', 'baseline_score', 'ChampionScore', 'champion_score', 'save_plots', 'model_card', 'card_html',
+           'Evaluation', 'evaluate']
 
 # %% ../nbs/12_evaluate.ipynb #95e374a5
 class _Replay(BaseEstimator):
@@ -90,6 +92,45 @@ def _replay(model: BaseEstimator, X: pd.DataFrame, task: str) -> BaseEstimator:
         return _ReplayClassifier(outputs, np.asarray(model.classes_))
     return _ReplayRegressor(outputs)
 
+# %% ../nbs/12_evaluate.ipynb #d8b586b5
+BY_CONFUSION = ("accuracy", "balanced_accuracy", "f1_macro", "precision_macro", "recall_macro")  # from confusion matrices
+
+def confusion_scores(
+    metric: str,  # one of `BY_CONFUSION`
+    y: np.ndarray,  # true labels
+    predicted: np.ndarray,  # predicted labels
+    samples: np.ndarray,  # bootstrap resamples: one row of row indices each
+) -> np.ndarray:
+    "`metric` on each resample, as scikit-learn computes it, from all the resamples' confusion matrices at once."
+    labels, codes = np.unique(np.concatenate([y, predicted]), return_inverse=True)
+    k, n, b = len(labels), len(y), len(samples)
+    cells = (codes[:n] * k + codes[n:])[samples] + np.arange(b)[:, None] * k * k
+    cm = np.bincount(cells.ravel(), minlength=b * k * k).reshape(b, k, k)  # resample, true label, predicted label
+    hits, true, said = np.einsum("bii->bi", cm).astype(float), cm.sum(2), cm.sum(1)
+    if metric == "accuracy":
+        return hits.sum(1) / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if metric == "balanced_accuracy":  # the mean recall of the labels the resample holds
+            return np.nanmean(np.where(true > 0, hits / true, np.nan), axis=1)
+        per = {"recall_macro": hits / true, "precision_macro": hits / said, "f1_macro": 2 * hits / (true + said)}[metric]
+    present = (true + said) > 0  # scikit-learn averages over the labels found in either
+    return np.where(present, np.nan_to_num(per, nan=0.0), 0.0).sum(1) / present.sum(1)  # zero_division: 0
+
+def _bootstrap_scores(metric: str, replay: BaseEstimator, y: np.ndarray, samples: np.ndarray) -> list[float]:
+    "`metric` on each resample: by confusion matrices where it can be, else by its scorer (resamples it cannot score are left out)."
+    if metric in BY_CONFUSION and len(samples):
+        with contextlib.suppress(TypeError):  # labels that cannot be sorted together: the scorer's way
+            return confusion_scores(metric, y, replay.outputs["predict"], samples).tolist()
+    scorer, rows, boots = get_scorer(metric), np.arange(len(y)).reshape(-1, 1), []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for idx in samples:
+            try:
+                boots.append(float(scorer(replay, rows[idx], y[idx])))
+            except ValueError:
+                continue
+    return boots
+
 # %% ../nbs/12_evaluate.ipynb #d8b586b6
 def holdout_metrics(
     model: BaseEstimator,  # the fitted model
@@ -103,22 +144,13 @@ def holdout_metrics(
 ) -> pd.DataFrame:
     "Each metric on the holdout, with a percentile bootstrap interval: columns metric, value, ci_low, ci_high."
     replay = _replay(model, X, task)
-    rows = np.arange(len(X)).reshape(-1, 1)
     y = np.asarray(y)
     rng = np.random.default_rng(seed)
-    samples = [rng.integers(0, len(y), len(y)) for _ in range(n_boot)]
+    samples = np.array([rng.integers(0, len(y), len(y)) for _ in range(n_boot)], dtype=np.int64).reshape(n_boot, len(y))
     out = []
     for m in metrics:
-        scorer = get_scorer(m)
-        value = float(scorer(model, X, y))
-        boots = []
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for idx in samples:
-                try:
-                    boots.append(float(scorer(replay, rows[idx], y[idx])))
-                except ValueError:
-                    continue
+        value = float(get_scorer(m)(model, X, y))
+        boots = _bootstrap_scores(m, replay, y, samples)
         alpha = (1 - level) / 2
         low, high = (np.nanquantile(boots, [alpha, 1 - alpha]) if boots else (np.nan, np.nan))
         out.append({"metric": m, "value": value, "ci_low": float(low), "ci_high": float(high), "n_boot": len(boots)})

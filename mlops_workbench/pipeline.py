@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import dataclasses
 import datetime as dt
+import functools
 import json
 import os
 import shlex
@@ -56,10 +58,10 @@ from .alerts import send_alert
 from .tracking import TrackedRun, Tracker, store_exists
 
 # %% auto #0
-__all__ = ['RESERVED_PARAMETERS', 'DASHBOARD', 'packaged_stage', 'stage_notebooks', 'declared_parameters', 'coerce_parameter',
-           'stage_parameters', 'OrphanSafeKernelManager', 'warm_up_code', 'start_kernel', 'WarmKernel', 'notebook_html',
-           'HtmlRenderer', 'execute_stage', 'Progress', 'run_alerts', 'run_pipeline', 'rerun_differences',
-           'rerun_pipeline']
+__all__ = ['RESERVED_PARAMETERS', 'DASHBOARD', 'BESIDE', 'packaged_stage', 'stage_notebooks', 'declared_parameters',
+           'coerce_parameter', 'stage_parameters', 'OrphanSafeKernelManager', 'warm_up_code', 'start_kernel',
+           'reset_code', 'WarmKernel', 'notebook_html', 'HtmlRenderer', 'execute_stage', 'Progress', 'run_alerts',
+           'stage_lanes', 'run_pipeline', 'rerun_differences', 'rerun_pipeline']
 
 # %% ../nbs/14a_pipeline.ipynb #0d621dc1
 RESERVED_PARAMETERS: tuple[str, ...] = ("settings_path", "run_dir", "interactive", "parent_run_id")
@@ -226,6 +228,16 @@ def start_kernel(
                               env={**os.environ, **(env or {})})
     return km
 
+_MAIN_DOC = "Automatically created module for IPython interactive environment"  # a fresh kernel's __doc__
+
+def reset_code(
+    cwd: Path,  # the working folder of the stage to come
+) -> str:
+    "What a kept kernel runs before the next stage of its lane: a fresh kernel's namespace, counts from 1, the stage's folder."
+    return ("get_ipython().reset(new_session=True)\n"  # keeps only the builtins, __name__ and IPython's own names
+            "get_ipython().user_ns.update(_='', __='', ___='', __doc__=" + repr(_MAIN_DOC) + ", __loader__=None, "
+            f"__package__=None, __spec__=None)\n__import__('os').chdir({str(cwd)!r})")
+
 class WarmKernel:
     "A stage kernel started now and warmed up (`warm_up` run silently) in a background thread, for a stage to come."
 
@@ -235,31 +247,60 @@ class WarmKernel:
         cwd: Path,  # its working directory
         env: Mapping[str, str] | None = None,  # environment variables added to this process's
         warm_up: str = "",  # code run silently before the stage (nothing if empty)
+        keep: bool = False,  # a stage that succeeds in it leaves it running, for `reuse` by the next stage of its lane
     ):
         self.km: OrphanSafeKernelManager | None = None
+        self.keep = keep
         with contextlib.suppress(Exception):  # a kernel that cannot start: the stage starts its own and reports why
             self.km = start_kernel(kernel_name, cwd, env)
-        self._thread = threading.Thread(target=self._warm, args=(warm_up,), daemon=True)
+        self._start(warm_up)
+
+    def _start(self, code: str, reset: str = "") -> None:
+        "Run `reset`, then `code`, in the kernel, from a background thread."
+        self._thread = threading.Thread(target=self._warm, args=(code, reset), daemon=True)
         self._thread.start()
 
-    def _warm(self, code: str) -> None:
-        "Run `code` in the kernel and wait for its reply (errors are left for the stage to meet)."
-        if self.km is None or not code:
+    def _warm(self, code: str, reset: str = "") -> None:
+        "Run `reset` and `code` in the kernel and wait for the replies; a reset that fails shuts the kernel down."
+        if self.km is None or not (code or reset):
             return
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # errors in `code` are left for the stage to meet
             client = self.km.blocking_client()
             client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
             try:
-                msg_id = client.execute(code, silent=True, store_history=False)
-                while client.get_shell_msg(timeout=600)["parent_header"].get("msg_id") != msg_id:
-                    pass
+                for part in (reset, code):
+                    if not part:
+                        continue
+                    msg_id = client.execute(part, silent=True, store_history=False)
+                    while (reply := client.get_shell_msg(timeout=600))["parent_header"].get("msg_id") != msg_id:
+                        pass
+                    if part is reset and reply["content"]["status"] != "ok":
+                        raise RuntimeError("the kernel could not be reset")
+            except Exception:
+                if reset:  # a kernel that may hold the last stage's state never runs the next one
+                    km, self.km = self.km, None
+                    _shutdown(km)
+                raise
             finally:
                 client.stop_channels()
 
     def take(self) -> OrphanSafeKernelManager | None:
-        "The kernel, once warm; None if it could not start."
+        "The kernel, once warm, now the caller's to shut down or to hand back (`keep`); None if it could not start."
         self._thread.join()
-        return self.km
+        km, self.km = self.km, None
+        return km
+
+    def reuse(
+        self,
+        cwd: Path,  # the working folder of the stage to come
+        warm_up: str = "",  # its warm-up code
+    ) -> WarmKernel | None:
+        "This kernel, left running by its stage, reset (`reset_code`) and warmed up for the next one; None if none was left."
+        self._thread.join()
+        if self.km is None:
+            return None
+        self._start(warm_up, reset_code(cwd))
+        return self
 
     def discard(self) -> None:
         "Shut the kernel down unused."
@@ -324,20 +365,22 @@ def execute_stage(
     kernel_name: str = "python3",  # Jupyter kernel to run it in
     retries: int = 1,  # further attempts, each in a new kernel, when the kernel dies or a cell times out
     timeout: int | None = None,  # seconds a cell may run (None: no limit)
-    kernel: WarmKernel | None = None,  # a kernel started for this stage (default: one is started now)
+    kernel: WarmKernel | None = None,  # a kernel started for this stage (default: one is started now); kept if it says so
     env: Mapping[str, str] | None = None,  # environment variables for the kernels this call starts
     on_cell: typing.Callable[[int], None] | None = None,  # called with the index of each code cell that ends
 ) -> tuple[int, str, int | None]:
     "Run one stage with papermill; return (exit code, one-line error, failing cell's execution count)."
     tmp = output.with_name(f".{output.stem}.tmp{output.suffix}")
-    hook = (lambda cell, cell_index, **_: on_cell(cell_index)) if on_cell else None
+    hook = (lambda cell, cell_index, **_: on_cell(cell_index)) if on_cell else None  # once the cell's reply is in
     for attempt in range(1, retries + 2):
         km = kernel.take() if kernel is not None and attempt == 1 else None
         try:
             km = km or start_kernel(kernel_name, cwd, env)
             papermill.execute_notebook(str(notebook), str(tmp), parameters=dict(parameters), kernel_name=kernel_name,
                                        cwd=str(cwd), progress_bar=False, log_output=False, execution_timeout=timeout,
-                                       km=km, on_cell_complete=hook)
+                                       km=km, on_cell_executed=hook)
+            if kernel is not None and kernel.keep:
+                kernel.km, km = km, None  # alive and idle: the next stage of its lane reuses it (`WarmKernel.reuse`)
             return 0, "", None
         except papermill.PapermillExecutionError as e:
             known = error_type(e.ename).__name__ == e.ename
@@ -362,8 +405,16 @@ def _code_cells(notebook: Path) -> int:
         return sum(c.cell_type == "code" and bool(c.source.strip()) for c in nbformat.read(notebook, as_version=4).cells)
     return 0
 
+@dataclasses.dataclass
+class _Running:
+    "A stage in progress: its cells, how many ended, since when, its bar."
+    cells: int
+    done: int = 0
+    since: float = dataclasses.field(default_factory=time.perf_counter)
+    bar: typing.Any = None
+
 class Progress:
-    "Progress of a run on `stream`: tqdm bars on a terminal, a plain line per cell otherwise."
+    "Progress of a run on `stream`: tqdm bars on a terminal, a plain line per cell otherwise; stages may run side by side."
 
     def __init__(
         self,
@@ -372,41 +423,48 @@ class Progress:
     ):
         self.stream = stream or sys.stderr
         self.bars = self.stream.isatty() if bars is None else bars
-        self._stages = self._cells = None
-        self.stage, self.cells, self.done, self._t = "", 0, 0, time.perf_counter()
+        self._stages = None
+        self._running: dict[str, _Running] = {}
+        self._lock = threading.Lock()  # two lanes report from two threads
 
     def note(self, text: str) -> None:
         "A line of its own (e.g. waiting for the lock)."
-        print(text, file=self.stream, flush=True)
+        with self._lock:
+            print(text, file=self.stream, flush=True)
 
     def stage_start(self, stage: str, index: int, stages: int, cells: int) -> None:
         "A stage starts: `index` of `stages`, with about `cells` code cells (the injected parameters included)."
-        self.stage, self.cells, self.done, self._t = stage, cells, 0, time.perf_counter()
-        if self.bars:
-            from tqdm.auto import tqdm
-            if self._stages is None:
-                self._stages = tqdm(total=stages, desc="stages", unit="stage", file=self.stream, position=0)
-            self._cells = tqdm(total=cells, desc=stage, unit="cell", file=self.stream, position=1, leave=False)
+        with self._lock:
+            running = self._running[stage] = _Running(cells)
+            if self.bars:
+                from tqdm.auto import tqdm
+                if self._stages is None:
+                    self._stages = tqdm(total=stages, desc="stages", unit="stage", file=self.stream, position=0)
+                running.bar = tqdm(total=cells, desc=stage, unit="cell", file=self.stream, position=len(self._running),
+                                   leave=False)
 
-    def cell_done(self, index: int) -> None:
-        "A cell of the current stage ended."
-        self.done += 1
-        if self._cells is not None:
-            self._cells.update(1)
-        elif not self.bars:
-            print(f"{self.stage}: cell {self.done}/{max(self.cells, self.done)} done ({time.perf_counter() - self._t:.1f} s)",
-                  file=self.stream, flush=True)
+    def cell_done(self, stage: str, index: int) -> None:
+        "A cell of `stage` ended."
+        with self._lock:
+            running = self._running[stage]
+            running.done += 1
+            if running.bar is not None:
+                running.bar.update(1)
+            else:
+                print(f"{stage}: cell {running.done}/{max(running.cells, running.done)} done "
+                      f"({time.perf_counter() - running.since:.1f} s)", file=self.stream, flush=True)
 
     def stage_done(self, stage: StageRecord) -> None:
         "A stage ended."
-        if self._cells is not None:
-            self._cells.close()
-            self._cells = None
-        if self._stages is not None:
-            self._stages.update(1)
-            self._stages.set_postfix_str(f"{stage.name} {stage.status}")
-        else:
-            print(f"{stage.name}: {stage.status} in {stage.seconds:.1f} s", file=self.stream, flush=True)
+        with self._lock:
+            running = self._running.pop(stage.name, None)
+            if running is not None and running.bar is not None:
+                running.bar.close()
+            if self._stages is not None:
+                self._stages.update(1)
+                self._stages.set_postfix_str(f"{stage.name} {stage.status}")
+            else:
+                print(f"{stage.name}: {stage.status} in {stage.seconds:.1f} s", file=self.stream, flush=True)
 
     def close(self) -> None:
         "Close the bars."
@@ -482,14 +540,27 @@ def _send_alerts(settings: Settings, record: RunRecord) -> None:
                                             run_dir=record.run_dir))
     record.save()
 
+# %% ../nbs/14a_pipeline.ipynb #5d2e9c44
+BESIDE: tuple[str, ...] = ("explore",)  # stages whose outputs no other stage reads: a run may run them beside the rest
+
+def stage_lanes(
+    names: Sequence[str],  # a run's stages, in lifecycle order
+    parallel: bool = True,  # run the `BESIDE` stages beside the rest (`[project] parallel_stages`)
+) -> list[list[str]]:
+    "A run's lanes, side by side: each runs its stages one after another in one kernel; the first holds the gated stages."
+    beside = [name for name in names if parallel and name in BESIDE and len(names) > 1]
+    return [lane for lane in ([name for name in names if name not in beside], beside) if lane]
+
 # %% ../nbs/14a_pipeline.ipynb #a193d115
 def _run_stage(settings: Settings, record: RunRecord, index: int, notebook: Path, parameters: dict[str, typing.Any],
                kernel_name: str, retries: int, timeout: int | None, kernel: WarmKernel | None,
-               env: Mapping[str, str] | None, progress: Progress | None, renderer: HtmlRenderer) -> None:
+               env: Mapping[str, str] | None, progress: Progress | None, renderer: HtmlRenderer,
+               lock: threading.Lock) -> None:
     "Run one stage of a run: execute its notebook, have it rendered, read its outputs, and record how it went."
     stage = record.stages[index]
-    stage.status, stage.parameters = "running", parameters
-    record.save()
+    with lock:  # the record is shared with the other lane's thread
+        stage.status, stage.parameters = "running", parameters
+        record.save()
     runner = {"settings_path": str(settings.source or ""), "run_dir": record.run_dir, "interactive": False,
               "parent_run_id": record.mlflow_run_id}
     declared = declared_parameters(notebook)
@@ -499,23 +570,119 @@ def _run_stage(settings: Settings, record: RunRecord, index: int, notebook: Path
         progress.stage_start(stage.name, index, len(record.stages), _code_cells(notebook) + 1)
     start = time.perf_counter()
     code, error, cell = execute_stage(notebook, output, params, settings.root, kernel_name, retries, timeout, kernel, env,
-                                      progress.cell_done if progress else None)
-    stage.seconds = round(time.perf_counter() - start, 3)
-    stage.status = "succeeded" if code == 0 else "failed"
-    stage.error, stage.failing_cell = error, cell
-    if output.exists():
-        stage.notebook = output.name
-        renderer.submit(stage, output)
-    outputs = Path(record.run_dir) / stage.name / "outputs.json"
-    if outputs.exists():
-        with contextlib.suppress(json.JSONDecodeError):
-            stage.outputs = json.loads(outputs.read_text())
-    if code:
-        where = f"stage {stage.name}" + (f", cell {cell}" if cell else "")
-        record.status, record.exit_code, record.exit_reason = "failed", code, f"{where}: {error}"
-    record.save()
+                                      (lambda i: progress.cell_done(stage.name, i)) if progress else None)
+    with lock:
+        stage.seconds = round(time.perf_counter() - start, 3)
+        stage.status = "succeeded" if code == 0 else "failed"
+        stage.error, stage.failing_cell = error, cell
+        if output.exists():
+            stage.notebook = output.name
+            renderer.submit(stage, output)
+        outputs = Path(record.run_dir) / stage.name / "outputs.json"
+        if outputs.exists():
+            with contextlib.suppress(json.JSONDecodeError):
+                stage.outputs = json.loads(outputs.read_text())
+        if code and not record.exit_code:  # the first stage to fail names the run's failure
+            where = f"stage {stage.name}" + (f", cell {cell}" if cell else "")
+            record.status, record.exit_code, record.exit_reason = "failed", code, f"{where}: {error}"
+        record.save()
     if progress:
         progress.stage_done(stage)
+
+class _Lanes:
+    "The stages of one run, in lanes side by side (`stage_lanes`); a kernel a stage leaves running is reset for another."
+
+    def __init__(self, settings: Settings, notebooks: dict[str, Path], per_stage: dict[str, dict[str, typing.Any]],
+                 kernel_name: str, retries: int, timeout: int | None, env: Mapping[str, str] | None):
+        self.settings, self.notebooks, self.per_stage = settings, notebooks, per_stage
+        self.kernel_name, self.retries, self.timeout, self.env = kernel_name, retries, timeout, env
+        self.lock = threading.Lock()
+        self.order = list(notebooks)
+        self.lanes = stage_lanes(self.order, settings.project.parallel_stages)
+        tracking = store_exists(settings.tracking.uri)  # a store the run is creating at this moment is left alone
+        self.spare = {lane[0]: self._kernel(lane[0], tracking) for lane in self.lanes}  # by stage: warm for it, waiting
+        self.claimed = set(self.spare)  # stages that have a kernel, waiting or running
+        self.dashboard: WarmKernel | None = None  # the kernel of the snapshot a run refreshes at its end
+
+    def _warm_up(self, name: str, tracking: bool = True) -> str:
+        return warm_up_code(self.notebooks[name], name, str(self.settings.source or ""), tracking, self.per_stage[name])
+
+    def _kernel(self, name: str, tracking: bool = True) -> WarmKernel:
+        return WarmKernel(self.kernel_name, self.settings.root, self.env, self._warm_up(name, tracking), keep=True)
+
+    @functools.cached_property
+    def _dashboard(self) -> tuple[Path, str]:
+        "The dashboard kernel's working folder and warm-up (the dashboard module needs MLflow: imported when needed)."
+        from mlops_workbench.dashboard import dashboard_cwd, dashboard_notebook
+        return dashboard_cwd(self.settings), warm_up_code(dashboard_notebook(self.settings), DASHBOARD,
+                                                          str(self.settings.source or ""))
+
+    def run(self, record: RunRecord, renderer: HtmlRenderer, progress: Progress | None = None,
+            on_stage: typing.Callable[[StageRecord], None] | None = None) -> None:
+        "Run every lane, the first in this thread and each other one in a thread of its own; wait for them all."
+        self.record, self.renderer, self.progress, self.on_stage = record, renderer, progress, on_stage
+        errors: list[BaseException] = []
+
+        def beside(lane: list[str]) -> None:
+            try:
+                self._run_lane(lane)
+            except BaseException as e:  # raised again in the calling thread
+                errors.append(e)
+
+        threads = [threading.Thread(target=beside, args=(lane,), daemon=True) for lane in self.lanes[1:]]
+        for thread in threads:
+            thread.start()
+        self._run_lane(self.lanes[0])
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+
+    def _run_lane(self, lane: list[str]) -> None:
+        for name in lane:
+            index = self.order.index(name)
+            with self.lock:
+                skipped = bool(self.record.exit_code)  # a stage failed, in either lane: no stage starts after it
+                if skipped:
+                    self.record.stages[index].status = "skipped"
+                kernel = None if skipped else self.spare.pop(name, None)
+                self.claimed.add(name)
+            if skipped:
+                continue
+            kernel = kernel or self._kernel(name)
+            try:
+                _run_stage(self.settings, self.record, index, self.notebooks[name], self.per_stage[name], self.kernel_name,
+                           self.retries, self.timeout, kernel, self.env, self.progress, self.renderer, self.lock)
+            except BaseException:
+                kernel.discard()
+                raise
+            if self.on_stage:
+                with self.lock:
+                    self.on_stage(self.record.stages[index])
+            self._free(kernel)
+
+    def _free(self, kernel: WarmKernel) -> None:
+        "A kernel its stage left: reset for the first stage with no kernel yet, else for the dashboard snapshot, else shut down."
+        dashboard = self._dashboard if self.settings.dashboard.refresh and self.dashboard is None else None
+        with self.lock:  # a kernel is published only once its reset is under way: `take` waits for it
+            later = None if self.record.exit_code else next((n for n in self.order if n not in self.claimed), None)
+            if later is not None:
+                if kernel.reuse(self.settings.root, self._warm_up(later)) is not None:
+                    self.spare[later] = kernel
+                    self.claimed.add(later)
+                return
+            if dashboard is not None and self.dashboard is None:
+                self.dashboard = kernel.reuse(*dashboard)
+                if self.dashboard is not None:
+                    return
+        kernel.discard()
+
+    def close(self) -> None:
+        "Shut down the kernels warm for stages that never ran (the run failed or was cut short)."
+        with self.lock:
+            unused, self.spare = list(self.spare.values()), {}
+        for kernel in unused:
+            kernel.discard()
 
 # %% ../nbs/14a_pipeline.ipynb #1983b7a1
 def run_pipeline(
@@ -548,24 +715,10 @@ def run_pipeline(
         progress.note(f"waiting for run {holder or '(unnamed)'} to release the lock")
     with run_lock(settings, run_id, wait=float("inf") if wait else 1.0):
         run_dir.mkdir(parents=True, exist_ok=False)
-        names = list(notebooks)
-        settings_path = str(settings.source or "")
-        kernels: dict[int, WarmKernel] = {}  # by stage index: started ahead, taken by their stage
-
-        def start_ahead(index: int, tracking: bool = True) -> None:
-            if index < len(names) and index not in kernels:
-                kernels[index] = WarmKernel(kernel_name, settings.root, env,
-                                            warm_up_code(notebooks[names[index]], names[index], settings_path, tracking,
-                                                         per_stage[names[index]]))
-            elif index == len(names) and index not in kernels and settings.dashboard.refresh:  # the snapshot's kernel
-                from mlops_workbench.dashboard import dashboard_cwd, dashboard_notebook
-                kernels[index] = WarmKernel(kernel_name, dashboard_cwd(settings), env,
-                                            warm_up_code(dashboard_notebook(settings), DASHBOARD, settings_path))
-
-        start_ahead(0, tracking=store_exists(settings.tracking.uri))  # while the run is set up; a store it creates is left alone
+        lanes = _Lanes(settings, notebooks, per_stage, kernel_name, retries, timeout, env)  # kernels warm up meanwhile
         record = RunRecord(run_id=run_id, project=settings.project.name, started=_now(), run_dir=str(run_dir),
                            parameters=dict(parameters or {}), tracking_uri=settings.tracking.uri,
-                           code_version=code_version(settings.root), stages=[StageRecord(name) for name in names],
+                           code_version=code_version(settings.root), stages=[StageRecord(name) for name in notebooks],
                            primary_metric=settings.objective.primary_metric,
                            seed=int((env or {}).get("MLOPS_WB_MODELS_SEED", settings.models.seed)), rerun_of=rerun_of,
                            environment=record_environment(run_dir).name)
@@ -584,16 +737,7 @@ def run_pipeline(
                 except WorkbenchError as e:
                     record.status, record.exit_code, record.exit_reason = "failed", e.exit_code, str(e)
                 _close_interrupted(settings, tracker, run_id)
-                for index, stage in enumerate(record.stages):
-                    if record.exit_code:
-                        stage.status = "skipped"
-                        continue
-                    for ahead in (index + 1, index + 2):  # two ahead: a short stage (validate) is over before a kernel is warm
-                        start_ahead(ahead)  # past the last stage: the dashboard's
-                    _run_stage(settings, record, index, notebooks[stage.name], per_stage[stage.name], kernel_name,
-                               retries, timeout, kernels.pop(index, None), env, progress, renderer)
-                    if on_stage:
-                        on_stage(stage)
+                lanes.run(record, renderer, progress, on_stage)
                 renderer.close()
                 record.status = "failed" if record.exit_code else "succeeded"
                 record.finished, record.seconds = _now(), round(time.perf_counter() - t0, 3)
@@ -614,9 +758,8 @@ def run_pipeline(
                 record.save()
         finally:
             renderer.close()  # again when the loop was cut short: no thread outlives the run
-            dashboard_kernel = kernels.pop(len(names), None)
-            for unused in kernels.values():
-                unused.discard()
+            lanes.close()
+            dashboard_kernel = lanes.dashboard
             if progress:
                 progress.close()
         _alert(settings, record)

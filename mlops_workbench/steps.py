@@ -423,7 +423,7 @@ NEEDED_IF = {"data_profiling": "make_report"}  # a lazy import the step makes on
 def warm_up(
     stage: str,  # the stage a kernel is about to run
     settings_path: str = "",  # the project's settings.ini ("": found from the working folder upwards)
-    tracking: bool = True,  # also open the project's tracking store
+    tracking: bool = True,  # also open the project's tracking store (False: only import MLflow's store modules)
     parameters: dict[str, Any] | None = None,  # the stage's parameters in this run, as far as they are given
 ) -> list[str]:
     "Import what `stage`'s step imports lazily and open the tracking store, ahead of the stage; return what was done."
@@ -442,8 +442,8 @@ def warm_up(
         done.append("workers")
     if stage == "evaluate" and _requirements_map():
         done.append("requirements map")
-    if tracking and open_store(settings_path):
-        done.append("tracking store")
+    if open_store(settings_path, connect=tracking):
+        done.append("tracking store" if tracking else "tracking modules")
     return done
 
 def _requirements_map() -> bool:

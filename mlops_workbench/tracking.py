@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import shutil
 import time
@@ -280,10 +281,17 @@ def track(
 
 def open_store(
     settings_path: str | os.PathLike = "",  # the project's settings.ini ("": found from the working folder upwards)
+    connect: bool = True,  # False: only import what opening it takes (a store another process is creating right now)
 ) -> bool:
     "Open a project's tracking store ahead of its first use (MLflow keeps one store per URI in a process); never raises."
     try:
         settings = load_settings(settings_path)
+        if not connect:  # seconds of MLflow's imports, without touching the store
+            served = settings.tracking.uri.lower().startswith(("http://", "https://"))
+            for module in ("mlflow.tracking", *(("mlflow.store.tracking.rest_store",) if served else
+                           ("mlflow.store.tracking.sqlalchemy_store", "mlflow.store.model_registry.sqlalchemy_store"))):
+                importlib.import_module(module)
+            return True
         settings.tracking.retry_seconds = 0  # one attempt and one retry: a locked store is for its user to wait on
         Tracker.from_settings(settings)
         return True
