@@ -58,10 +58,10 @@ from .alerts import send_alert
 from .tracking import TrackedRun, Tracker, store_exists
 
 # %% auto #0
-__all__ = ['RESERVED_PARAMETERS', 'DASHBOARD', 'BESIDE', 'packaged_stage', 'stage_notebooks', 'declared_parameters',
-           'coerce_parameter', 'stage_parameters', 'OrphanSafeKernelManager', 'warm_up_code', 'start_kernel',
-           'reset_code', 'WarmKernel', 'notebook_html', 'HtmlRenderer', 'execute_stage', 'Progress', 'run_alerts',
-           'stage_lanes', 'run_pipeline', 'rerun_differences', 'rerun_pipeline']
+__all__ = ['RESERVED_PARAMETERS', 'DASHBOARD', 'BESIDE', 'SIDE_NICENESS', 'packaged_stage', 'stage_notebooks',
+           'declared_parameters', 'coerce_parameter', 'stage_parameters', 'OrphanSafeKernelManager', 'warm_up_code',
+           'start_kernel', 'reset_code', 'WarmKernel', 'notebook_html', 'HtmlRenderer', 'execute_stage', 'Progress',
+           'run_alerts', 'stage_lanes', 'run_pipeline', 'rerun_differences', 'rerun_pipeline']
 
 # %% ../nbs/14a_pipeline.ipynb #0d621dc1
 RESERVED_PARAMETERS: tuple[str, ...] = ("settings_path", "run_dir", "interactive", "parent_run_id")
@@ -170,15 +170,30 @@ os.execvp(sys.argv[2], sys.argv[2:])
 class OrphanSafeKernelManager(AsyncKernelManager):
     "A kernel manager whose local kernels die with the process that started them, even when it is SIGKILLed (Linux)."
 
+    niceness: int = 0  # the local kernel's CPU niceness (Linux; 0: as this process)
+
     def format_kernel_cmd(
         self,
         extra_arguments: list[str] | None = None,  # further arguments for the kernel
     ) -> list[str]:
-        "The kernel's command, started through `_DIE_WITH_PARENT` on Linux for a kernel launched locally."
+        "The kernel's command, started through `_DIE_WITH_PARENT` (and `nice`) on Linux for a kernel launched locally."
         cmd = super().format_kernel_cmd(extra_arguments)
         if not sys.platform.startswith("linux") or not isinstance(self.provisioner, LocalProvisioner):
             return cmd
-        return [sys.executable, "-I", "-S", "-c", _DIE_WITH_PARENT, str(os.getpid()), *cmd]
+        niced = ["nice", "-n", str(self.niceness)] if self.niceness else []
+        return [sys.executable, "-I", "-S", "-c", _DIE_WITH_PARENT, str(os.getpid()), *niced, *cmd]
+
+    def renice(
+        self,
+        niceness: int | None = None,  # the niceness the running kernel gets (default: this process's)
+    ) -> bool:
+        "Give the running local kernel another niceness; whether it could (lowering it takes privileges)."
+        with contextlib.suppress(Exception):
+            mine = os.getpriority(os.PRIO_PROCESS, 0)
+            os.setpriority(os.PRIO_PROCESS, self.provisioner.pid, mine if niceness is None else niceness)
+            self.niceness = 0 if niceness is None else niceness - mine
+            return True
+        return False
 
 # %% ../nbs/14a_pipeline.ipynb #7a1c3e02
 DASHBOARD = "dashboard"  # the pseudo-stage of the snapshot a run refreshes at its end
@@ -221,9 +236,11 @@ def start_kernel(
     kernel_name: str,  # the Jupyter kernel
     cwd: Path,  # its working directory
     env: Mapping[str, str] | None = None,  # environment variables added to this process's
+    niceness: int = 0,  # its CPU niceness (Linux)
 ) -> OrphanSafeKernelManager:
     "Start a stage kernel that dies with this process (call it from the thread that outlives the kernel)."
     km = OrphanSafeKernelManager(kernel_name=kernel_name)
+    km.niceness = niceness
     run_sync(km.start_kernel)(extra_arguments=["--IPKernelApp.log_level=CRITICAL"], cwd=str(cwd),
                               env={**os.environ, **(env or {})})
     return km
@@ -248,11 +265,12 @@ class WarmKernel:
         env: Mapping[str, str] | None = None,  # environment variables added to this process's
         warm_up: str = "",  # code run silently before the stage (nothing if empty)
         keep: bool = False,  # a stage that succeeds in it leaves it running, for `reuse` by the next stage of its lane
+        niceness: int = 0,  # its CPU niceness (Linux)
     ):
         self.km: OrphanSafeKernelManager | None = None
         self.keep = keep
         with contextlib.suppress(Exception):  # a kernel that cannot start: the stage starts its own and reports why
-            self.km = start_kernel(kernel_name, cwd, env)
+            self.km = start_kernel(kernel_name, cwd, env, niceness)
         self._start(warm_up)
 
     def _start(self, code: str, reset: str = "") -> None:
@@ -542,6 +560,7 @@ def _send_alerts(settings: Settings, record: RunRecord) -> None:
 
 # %% ../nbs/14a_pipeline.ipynb #5d2e9c44
 BESIDE: tuple[str, ...] = ("explore",)  # stages whose outputs no other stage reads: a run may run them beside the rest
+SIDE_NICENESS = 10  # the side lane's kernels take the CPU the gated stages leave
 
 def stage_lanes(
     names: Sequence[str],  # a run's stages, in lifecycle order
@@ -600,15 +619,16 @@ class _Lanes:
         self.order = list(notebooks)
         self.lanes = stage_lanes(self.order, settings.project.parallel_stages)
         tracking = store_exists(settings.tracking.uri)  # a store the run is creating at this moment is left alone
-        self.spare = {lane[0]: self._kernel(lane[0], tracking) for lane in self.lanes}  # by stage: warm for it, waiting
+        self.spare = {lane[0]: self._kernel(lane[0], tracking, SIDE_NICENESS if lane is not self.lanes[0] else 0)
+                      for lane in self.lanes}  # by stage: warm for it, waiting
         self.claimed = set(self.spare)  # stages that have a kernel, waiting or running
         self.dashboard: WarmKernel | None = None  # the kernel of the snapshot a run refreshes at its end
 
     def _warm_up(self, name: str, tracking: bool = True) -> str:
         return warm_up_code(self.notebooks[name], name, str(self.settings.source or ""), tracking, self.per_stage[name])
 
-    def _kernel(self, name: str, tracking: bool = True) -> WarmKernel:
-        return WarmKernel(self.kernel_name, self.settings.root, self.env, self._warm_up(name, tracking), keep=True)
+    def _kernel(self, name: str, tracking: bool = True, niceness: int = 0) -> WarmKernel:
+        return WarmKernel(self.kernel_name, self.settings.root, self.env, self._warm_up(name, tracking), True, niceness)
 
     @functools.cached_property
     def _dashboard(self) -> tuple[Path, str]:
@@ -664,6 +684,8 @@ class _Lanes:
     def _free(self, kernel: WarmKernel) -> None:
         "A kernel its stage left: reset for the first stage with no kernel yet, else for the dashboard snapshot, else shut down."
         dashboard = self._dashboard if self.settings.dashboard.refresh and self.dashboard is None else None
+        if kernel.km is not None and kernel.km.niceness:  # a side lane's: a gated stage may be next (best effort)
+            kernel.km.renice()
         with self.lock:  # a kernel is published only once its reset is under way: `take` waits for it
             later = None if self.record.exit_code else next((n for n in self.order if n not in self.claimed), None)
             if later is not None:
