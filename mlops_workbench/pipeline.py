@@ -394,9 +394,10 @@ def execute_stage(
         km = kernel.take() if kernel is not None and attempt == 1 else None
         try:
             km = km or start_kernel(kernel_name, cwd, env)
-            papermill.execute_notebook(str(notebook), str(tmp), parameters=dict(parameters), kernel_name=kernel_name,
-                                       cwd=str(cwd), progress_bar=False, log_output=False, execution_timeout=timeout,
-                                       km=km, on_cell_executed=hook)
+            # the kernel runs in `cwd` already; papermill's own `cwd` would chdir this whole process, which two lanes share
+            papermill.execute_notebook(str(notebook.resolve()), str(tmp.resolve()), parameters=dict(parameters),
+                                       kernel_name=kernel_name, progress_bar=False, log_output=False,
+                                       execution_timeout=timeout, km=km, on_cell_executed=hook)
             if kernel is not None and kernel.keep:
                 kernel.km, km = km, None  # alive and idle: the next stage of its lane reuses it (`WarmKernel.reuse`)
             return 0, "", None
