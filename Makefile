@@ -48,7 +48,7 @@ test: venv browser postgres java
 	@git diff --exit-code --stat -- mlops_workbench || (echo "nbdev-export changed the library: export and commit" && exit 1)
 	@test -z "$$(git status --porcelain --untracked-files=all -- mlops_workbench)" || (git status --short -- mlops_workbench && echo "untracked generated files" && exit 1)
 	$(BIN)/nbdev-test --n-workers 2
-	$(BIN)/pytest -q -n 3 --dist loadgroup
+	$(BIN)/pytest -q -n 3 --dist loadgroup --durations=25
 	$(BIN)/ruff check mlops_workbench tests benchmarks
 
 bench: venv

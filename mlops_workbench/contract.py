@@ -115,6 +115,12 @@ def plain_value(
         return value.isoformat()
     return value.item() if hasattr(value, "item") else value
 
+def _range_check(lo: float, hi: float, margin: float) -> dict[str, Any]:
+    "The range check of values seen from `lo` to `hi`: widened by `margin` of the range, rounded out, never inside them."
+    pad = (hi - lo) * margin  # with no spread, no pad: the rounding's tolerance for float noise must not cut a value off
+    return {"min": min(_round_out(lo - pad, up=False), lo), "max": max(_round_out(hi + pad, up=True), hi),
+            "severity": "error", "enabled": True}
+
 def _missing_allowance(share: float) -> float:
     "The largest missing share a batch may have when the reference has `share`."
     return 0.0 if share == 0 else min(1.0, math.ceil((1.5 * share + 0.02) * 1000) / 1000)
@@ -156,10 +162,7 @@ def _infer_column(
     checks["missing"] = {"max_share": _missing_allowance(float(col.isna().mean())), "severity": "error", "enabled": True}
     present = col.dropna()
     if kind == "numeric" and role != "id" and len(present):
-        lo, hi = float(present.min()), float(present.max())
-        pad = (hi - lo) * v.range_margin
-        checks["range"] = {"min": _round_out(lo - pad, up=False), "max": _round_out(hi + pad, up=True),
-                           "severity": "error", "enabled": True}
+        checks["range"] = _range_check(float(present.min()), float(present.max()), v.range_margin)
     if kind == "datetime" and len(present):
         checks["range"] = {"min": present.min().isoformat(), "max": present.max().isoformat(), "severity": "error", "enabled": False}
     if kind == "categorical":
@@ -194,10 +197,7 @@ def _infer_table_column(
     checks: dict[str, dict[str, Any]] = {"dtype": {"severity": "error", "enabled": True}}
     checks["missing"] = {"max_share": _missing_allowance(gone / rows), "severity": "error", "enabled": True}
     if kind == "numeric" and role != "id" and gone < rows:
-        lo, hi = float(stats["lo"]), float(stats["hi"])
-        pad = (hi - lo) * v.range_margin
-        checks["range"] = {"min": _round_out(lo - pad, up=False), "max": _round_out(hi + pad, up=True),
-                           "severity": "error", "enabled": True}
+        checks["range"] = _range_check(float(stats["lo"]), float(stats["hi"]), v.range_margin)
     if kind == "datetime" and gone < rows:
         checks["range"] = {"min": pd.Timestamp(stats["lo"]).isoformat(), "max": pd.Timestamp(stats["hi"]).isoformat(),
                            "severity": "error", "enabled": False}
