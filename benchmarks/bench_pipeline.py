@@ -75,8 +75,9 @@ def main() -> None:
     print(f"| overhead per stage (s): `mlops-wb run` one stage at a time vs the four steps in one process | "
           f"{overhead:.2f} | {one_by_one:.1f} s vs {floor:.1f} s | {one_by_one / floor:.2f}x | <= 1.0 s | "
           f"{'pass' if overhead <= 1.0 else 'FAIL'} |")
-    print(f"| the demo's clean run through `mlops-wb run` (s), explore beside the rest | {mine:.1f} | {floor:.1f} s | "
-          f"{mine / floor:.2f}x | <= 20 s | {'pass' if mine <= 20 else 'FAIL'} |")
+    # no ratio here: the in-process floor runs its steps one after another, this run does not
+    print(f"| the demo's clean run through `mlops-wb run` (s), explore beside the rest | {mine:.1f} | - | - | <= 20 s | "
+          f"{'pass' if mine <= 20 else 'FAIL'} |")
 
 
 if __name__ == "__main__":
