@@ -335,10 +335,13 @@ def _shutdown(km: OrphanSafeKernelManager | None) -> None:
 def notebook_html(
     notebook: str | os.PathLike,  # an executed notebook
     dest: str | os.PathLike,  # the HTML file to write
+    exporter: typing.Any = None,  # an `nbconvert.HTMLExporter` to reuse (default: a new one, `lab` template)
 ) -> Path:
     "Render a notebook to a standalone HTML file (atomically)."
-    import nbconvert
-    body, _ = nbconvert.HTMLExporter(template_name="lab").from_filename(str(notebook))
+    if exporter is None:
+        import nbconvert
+        exporter = nbconvert.HTMLExporter(template_name="lab")
+    body, _ = exporter.from_filename(str(notebook))
     return write_atomic(dest, body)
 
 class HtmlRenderer:
@@ -346,7 +349,9 @@ class HtmlRenderer:
 
     def __init__(self):
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="mlops-wb-html")
-        self._pool.submit(__import__, "nbconvert")  # seconds of imports, done while the first stage runs
+        # seconds of imports, done while the first stage runs; then one exporter for every notebook of the run, as
+        # nbconvert's own command does: its templates are compiled and its highlighters loaded once, not per notebook
+        self._exporter = self._pool.submit(lambda: __import__("nbconvert").HTMLExporter(template_name="lab"))
         self._pending: list[tuple[StageRecord, Future]] = []
 
     def submit(
@@ -355,7 +360,8 @@ class HtmlRenderer:
         notebook: Path,  # its executed notebook; the HTML goes beside it
     ) -> None:
         "Render `notebook` in the background."
-        self._pending.append((stage, self._pool.submit(notebook_html, notebook, notebook.with_suffix(".html"))))
+        render = lambda: notebook_html(notebook, notebook.with_suffix(".html"), self._exporter.result())  # noqa: E731
+        self._pending.append((stage, self._pool.submit(render)))
 
     def close(self) -> None:
         "Wait for every rendering and set each stage's `html`; a notebook nbconvert cannot render keeps only its .ipynb."
