@@ -36,7 +36,6 @@ from mlops_workbench.core import (
     BadInput,
     InfraError,
     Settings,
-    WorkbenchError,
     code_version,
     error_line,
     error_type,
@@ -55,7 +54,7 @@ from mlops_workbench.runs import (
 )
 
 from .alerts import send_alert
-from .tracking import TrackedRun, Tracker, store_exists
+from .tracking import Tracker, close_leftover_runs, store_exists
 
 # %% auto #0
 __all__ = ['RESERVED_PARAMETERS', 'DASHBOARD', 'BESIDE', 'SIDE_NICENESS', 'packaged_stage', 'stage_notebooks',
@@ -320,6 +319,28 @@ class WarmKernel:
         self._start(warm_up, reset_code(cwd))
         return self
 
+    def call(
+        self,
+        expression: str,  # a Python expression whose value is a literal (a dict, a list, a string...)
+    ) -> typing.Any:
+        "The value of `expression` evaluated in this kernel once warm (as `user_expressions`); None if it could not be."
+        self._thread.join()
+        if self.km is None:
+            return None
+        with contextlib.suppress(Exception):  # a kernel gone, or an expression that raised: the caller does without
+            client = self.km.blocking_client()
+            client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
+            try:
+                msg_id = client.execute("", silent=True, store_history=False, user_expressions={"value": expression})
+                while (reply := client.get_shell_msg(timeout=600))["parent_header"].get("msg_id") != msg_id:
+                    pass
+                value = reply["content"]["user_expressions"]["value"]
+                if value["status"] == "ok":
+                    return ast.literal_eval(value["data"]["text/plain"])
+            finally:
+                client.stop_channels()
+        return None
+
     def discard(self) -> None:
         "Shut the kernel down unused."
         km, self.km = self.take(), None
@@ -497,32 +518,38 @@ class Progress:
             self._stages.close()
 
 # %% ../nbs/14a_pipeline.ipynb #b941f055
-def _log_run(run: TrackedRun, record: RunRecord) -> None:
-    "Attach the run record and the executed notebooks to the parent run, and its status as a tag."
-    run.artifact(Path(record.run_dir) / "run.json")
+def _record_files(record: RunRecord) -> list[tuple[str, str | None]]:
+    "What the parent run keeps of a run, as (path, artefact folder): the record, the environment, the executed notebooks."
+    run_dir = Path(record.run_dir)
+    files: list[tuple[str, str | None]] = [(str(run_dir / "run.json"), None)]
     if record.environment:
-        run.artifact(Path(record.run_dir) / record.environment)
-    for stage in record.stages:
-        for name in (stage.notebook, stage.html):
-            if name and (Path(record.run_dir) / name).exists():
-                run.artifact(Path(record.run_dir) / name, "notebooks")
-    run.log(tags={"mlops_wb.status": record.status})
+        files.append((str(run_dir / record.environment), None))
+    return files + [(str(run_dir / name), "notebooks") for stage in record.stages for name in (stage.notebook, stage.html)
+                    if name and (run_dir / name).exists()]
+
+def _tracking_call(
+    kernel: WarmKernel | None,  # a warm kernel of the run, to make the call in (None: this process)
+    settings: Settings,  # the project's settings
+    function: str,  # `open_parent_run` or `close_parent_run`, in `mlops_workbench.tracking`
+    *args: typing.Any,  # its further arguments: Python literals
+) -> dict[str, typing.Any]:
+    "Call a function of `tracking` in `kernel` if it can answer (with the settings file), else in this process."
+    if kernel is not None and settings.source:  # the kernel reads the file; settings made in code stay here
+        answer = kernel.call(f"__import__('mlops_workbench.tracking', fromlist=[{function!r}]).{function}"
+                             f"({str(settings.source)!r}, *{args!r})")
+        if isinstance(answer, dict):
+            return answer
+    from mlops_workbench import tracking  # MLflow's imports, in this process: only when no kernel answered
+    return getattr(tracking, function)(settings, *args)
 
 # %% ../nbs/14a_pipeline.ipynb #c5aadb05
 def _now() -> str:
     "The current UTC time, ISO formatted."
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
-def _end_mlflow_runs(tracker: Tracker, run_id: str, keep: str = "") -> None:
-    "Close as KILLED the MLflow runs of run `run_id` left RUNNING by a kernel that died, all but `keep`."
-    with contextlib.suppress(Exception):  # the record is what counts; MLflow's copy is a convenience
-        for run in tracker.client.search_runs([tracker.experiment_id],
-                                              f"tags.`mlops_wb.run_id` = '{run_id}' and attributes.status = 'RUNNING'"):
-            if run.info.run_id != keep:
-                tracker.client.set_terminated(run.info.run_id, "KILLED")
-
-def _close_interrupted(settings: Settings, tracker: Tracker | None, current: str) -> None:
-    "Write `interrupted` back into the records of runs whose process died, and close their MLflow runs as KILLED."
+def _close_interrupted(settings: Settings, current: str, tracking: bool = True) -> None:
+    "Write `interrupted` back into the records of runs whose process died, and close their MLflow runs as KILLED (if `tracking`)."
+    tracker = None
     for path in runs_dir(settings).glob("*/run.json"):  # the caller holds the lock: no other run is alive
         try:
             record = RunRecord.load(path)
@@ -530,8 +557,10 @@ def _close_interrupted(settings: Settings, tracker: Tracker | None, current: str
             continue
         if record.status == "running" and record.run_id != current:
             record.mark_interrupted().save(path)
-            if tracker is not None:
-                _end_mlflow_runs(tracker, record.run_id)
+            if tracking:
+                with contextlib.suppress(Exception):  # the record is what counts; MLflow's copy is a convenience
+                    tracker = tracker or Tracker.from_settings(settings)
+                    close_leftover_runs(tracker, record.run_id)
 
 def _alert(settings: Settings, record: RunRecord) -> None:
     "Run the configured alert command for a failed run, never failing the run because of it."
@@ -628,8 +657,9 @@ class _Lanes:
         tracking = store_exists(settings.tracking.uri)  # a store the run is creating at this moment is left alone
         self.spare = {lane[0]: self._kernel(lane[0], tracking, SIDE_NICENESS if lane is not self.lanes[0] else 0)
                       for lane in self.lanes}  # by stage: warm for it, waiting
+        self.first = self.spare[self.lanes[0][0]]  # the gated lane's: it opens the run's MLflow parent run
         self.claimed = set(self.spare)  # stages that have a kernel, waiting or running
-        self.dashboard: WarmKernel | None = None  # the kernel of the snapshot a run refreshes at its end
+        self.end: WarmKernel | None = None  # the kernel kept for the run's end: the parent run's closing, the snapshot
 
     def _warm_up(self, name: str, tracking: bool = True) -> str:
         return warm_up_code(self.notebooks[name], name, str(self.settings.source or ""), tracking, self.per_stage[name])
@@ -638,8 +668,11 @@ class _Lanes:
         return WarmKernel(self.kernel_name, self.settings.root, self.env, self._warm_up(name, tracking), True, niceness)
 
     @functools.cached_property
-    def _dashboard(self) -> tuple[Path, str]:
-        "The dashboard kernel's working folder and warm-up (the dashboard module needs MLflow: imported when needed)."
+    def _end(self) -> tuple[Path, str]:
+        "The end kernel's working folder and warm-up: the dashboard's when the run refreshes it, else the project's, none."
+        if not self.settings.dashboard.refresh:
+            return self.settings.root, ""
+        # imported when needed: the dashboard module needs MLflow
         from mlops_workbench.dashboard import dashboard_cwd, dashboard_notebook
         return dashboard_cwd(self.settings), warm_up_code(dashboard_notebook(self.settings), DASHBOARD,
                                                           str(self.settings.source or ""))
@@ -689,8 +722,8 @@ class _Lanes:
             self._free(kernel)
 
     def _free(self, kernel: WarmKernel) -> None:
-        "A kernel its stage left: reset for the first stage with no kernel yet, else for the dashboard snapshot, else shut down."
-        dashboard = self._dashboard if self.settings.dashboard.refresh and self.dashboard is None else None
+        "A kernel its stage left: reset for the first stage with no kernel yet, else for the run's end, else shut down."
+        end = self._end if self.end is None else None
         if kernel.km is not None and kernel.km.niceness:  # a side lane's: a gated stage may be next (best effort)
             kernel.km.renice()
         with self.lock:  # a kernel is published only once its reset is under way: `take` waits for it
@@ -700,11 +733,16 @@ class _Lanes:
                     self.spare[later] = kernel
                     self.claimed.add(later)
                 return
-            if dashboard is not None and self.dashboard is None:
-                self.dashboard = kernel.reuse(*dashboard)
-                if self.dashboard is not None:
+            if end is not None and self.end is None:
+                self.end = kernel.reuse(*end)
+                if self.end is not None:
                     return
         kernel.discard()
+
+    def closer(self) -> WarmKernel | None:
+        "A kernel still running to close the run in: the end kernel, else one warm for a stage that will not run."
+        with self.lock:
+            return self.end or next(iter(self.spare.values()), None)
 
     def close(self) -> None:
         "Shut down the kernels warm for stages that never ran (the run failed or was cut short)."
@@ -753,42 +791,37 @@ def run_pipeline(
                            environment=record_environment(run_dir).name)
         record.save()
         t0 = time.perf_counter()
-        closing = False
         renderer = HtmlRenderer()
         try:
-            with contextlib.ExitStack() as stack:
-                parent = tracker = None
-                try:
-                    tracker = Tracker.from_settings(settings)
-                    parent = stack.enter_context(tracker.run(f"pipeline {run_id}", tags={"mlops_wb.run_id": run_id,
-                                                                                          "mlops_wb.kind": "pipeline"}))
-                    record.mlflow_run_id = parent.id
-                except WorkbenchError as e:
-                    record.status, record.exit_code, record.exit_reason = "failed", e.exit_code, str(e)
-                _close_interrupted(settings, tracker, run_id)
+            opened = _tracking_call(lanes.first, settings, "open_parent_run", f"pipeline {run_id}",
+                                    {"mlops_wb.run_id": run_id, "mlops_wb.kind": "pipeline"})
+            if "error" in opened:  # the store cannot be reached: no stage runs
+                record.status, record.exit_code, record.exit_reason = "failed", opened["exit_code"], opened["error"]
+            else:
+                record.mlflow_run_id = opened["id"]
+            _close_interrupted(settings, run_id, tracking=not record.exit_code)
+            try:
                 lanes.run(record, renderer, progress, on_stage)
-                renderer.close()
-                record.status = "failed" if record.exit_code else "succeeded"
-                record.finished, record.seconds = _now(), round(time.perf_counter() - t0, 3)
-                record.save()
-                if parent is not None:
-                    _end_mlflow_runs(tracker, run_id, keep=parent.id)
-                    with contextlib.suppress(Exception):  # the record is what counts; its copy in MLflow is a convenience
-                        _log_run(parent, record)
-                    if record.exit_code:
-                        parent.fail()
-                closing = True
-        except WorkbenchError as e:  # closing the MLflow parent run failed: the store went away at the very end
-            if not closing:
+            except BaseException:  # the parent run closes FAILED, as a block that raised closes its run
+                if record.mlflow_run_id:
+                    with contextlib.suppress(Exception):
+                        _tracking_call(lanes.closer(), settings, "close_parent_run", run_id, record.mlflow_run_id, True)
                 raise
-            if not record.exit_code:  # a run that failed already keeps its own reason
-                record.status, record.exit_code = "failed", e.exit_code
-                record.exit_reason = f"closing the MLflow parent run: {e}"
-                record.save()
+            renderer.close()
+            record.status = "failed" if record.exit_code else "succeeded"
+            record.finished, record.seconds = _now(), round(time.perf_counter() - t0, 3)
+            record.save()
+            if record.mlflow_run_id:
+                closed = _tracking_call(lanes.closer(), settings, "close_parent_run", run_id, record.mlflow_run_id,
+                                        bool(record.exit_code), _record_files(record), {"mlops_wb.status": record.status})
+                if "error" in closed and not record.exit_code:  # the store went away at the very end (a failed run keeps its reason)
+                    record.status, record.exit_code = "failed", closed["exit_code"]
+                    record.exit_reason = f"closing the MLflow parent run: {closed['error']}"
+                    record.save()
         finally:
             renderer.close()  # again when the loop was cut short: no thread outlives the run
             lanes.close()
-            dashboard_kernel = lanes.dashboard
+            end_kernel = lanes.end
             if progress:
                 progress.close()
         _alert(settings, record)
@@ -796,13 +829,13 @@ def run_pipeline(
         if settings.dashboard.refresh and record.exit_code != InfraError.exit_code:  # after an infrastructure failure, rendering would meet it again
             # imported here, not at the top: the dashboard needs the registry, MLflow and sklearn
             from mlops_workbench.dashboard import refresh_dashboard
-            km = dashboard_kernel.take() if dashboard_kernel else None
+            km = end_kernel.take() if end_kernel else None
             try:
                 refresh_dashboard(settings, OrphanSafeKernelManager, km)  # <reports>/dashboard.html; never fails the run
             finally:
                 _shutdown(km)
-        elif dashboard_kernel:
-            dashboard_kernel.discard()
+        elif end_kernel:
+            end_kernel.discard()
     return record
 
 # %% ../nbs/14a_pipeline.ipynb #7a1c3e08

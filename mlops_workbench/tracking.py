@@ -11,16 +11,16 @@ import os
 import shutil
 import time
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from .core import InfraError, Settings, error_line, load_settings
+from .core import InfraError, Settings, WorkbenchError, error_line, load_settings
 
 # %% auto #0
 __all__ = ['HTTP_BOUNDS', 'RetryingClient', 'TrackedRun', 'reroot_store', 'seed_store', 'Tracker', 'track', 'open_store',
-           'store_exists']
+           'store_exists', 'close_leftover_runs', 'open_parent_run', 'close_parent_run']
 
 # %% ../nbs/09_tracking.ipynb #0f3c9a51
 HTTP_BOUNDS: dict[str, str] = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
@@ -243,6 +243,31 @@ class Tracker:
         return cls(settings.tracking.uri, settings.experiment, None if served else settings.root / "mlruns",
                    settings.tracking.retry_seconds, reroot=settings.root / "mlruns")
 
+    def start(
+        self,
+        name: str,  # the run's name
+        parent: str | None = None,  # the run to nest it under (its workbench run id tag is inherited)
+        tags: dict[str, str] | None = None,  # tags set at creation
+    ) -> TrackedRun:
+        "Open a run, RUNNING until `finish`: for a run not opened and closed around one block of code (`run` is)."
+        tags = dict(tags or {})
+        if parent:
+            tags["mlflow.parentRunId"] = parent
+            inherited = self.client.get_run(parent).data.tags.get("mlops_wb.run_id")
+            if inherited:
+                tags.setdefault("mlops_wb.run_id", inherited)
+        try:
+            return TrackedRun(self, self.client.create_run(self.experiment_id, tags=tags, run_name=name).info.run_id)
+        except Exception as e:
+            raise InfraError(f"tracking store {self.uri}: cannot open run '{name}': {error_line(e)}") from None
+
+    def finish(
+        self,
+        run: TrackedRun,  # a run `start` opened
+    ) -> None:
+        "Close a run FAILED if `fail()` was called on it, else FINISHED."
+        self.client.set_terminated(run.id, "FAILED" if run.failed else "FINISHED")
+
     @contextlib.contextmanager
     def run(
         self,
@@ -251,23 +276,14 @@ class Tracker:
         tags: dict[str, str] | None = None,  # tags set at creation
     ) -> Iterator[TrackedRun]:
         "Open a run for the block; close it FAILED if the block raises or calls `fail()`, else FINISHED."
-        tags = dict(tags or {})
-        if parent:
-            tags["mlflow.parentRunId"] = parent
-            inherited = self.client.get_run(parent).data.tags.get("mlops_wb.run_id")
-            if inherited:
-                tags.setdefault("mlops_wb.run_id", inherited)
-        try:
-            run = TrackedRun(self, self.client.create_run(self.experiment_id, tags=tags, run_name=name).info.run_id)
-        except Exception as e:
-            raise InfraError(f"tracking store {self.uri}: cannot open run '{name}': {error_line(e)}") from None
+        run = self.start(name, parent, tags)
         try:
             yield run
         except BaseException:
             with contextlib.suppress(Exception):  # the block's error is the one to report, not a second one
                 self.client.set_terminated(run.id, "FAILED")
             raise
-        self.client.set_terminated(run.id, "FAILED" if run.failed else "FINISHED")
+        self.finish(run)
 
 # %% ../nbs/09_tracking.ipynb #2d4251c4
 def track(
@@ -304,3 +320,55 @@ def store_exists(
     "Whether the tracking store is there already: a SQLite file on disk; any other store (a server) is taken to be."
     db = _sqlite_file(uri)
     return db is None or db.is_file()
+
+def close_leftover_runs(
+    tracker: Tracker,  # the project's tracker
+    run_id: str,  # a workbench run id (the runs' `mlops_wb.run_id` tag)
+    keep: str = "",  # an MLflow run to leave as it is (the run's parent, which its owner closes)
+) -> None:
+    "Close as KILLED the MLflow runs of workbench run `run_id` left RUNNING (by a kernel that died), all but `keep`; never raises."
+    with contextlib.suppress(Exception):  # the run record is what counts; MLflow's copy is a convenience
+        for run in tracker.client.search_runs([tracker.experiment_id],
+                                              f"tags.`mlops_wb.run_id` = '{run_id}' and attributes.status = 'RUNNING'"):
+            if run.info.run_id != keep:
+                tracker.client.set_terminated(run.info.run_id, "KILLED")
+
+# %% ../nbs/09_tracking.ipynb #7d1e0a02
+def _project_tracker(settings: Settings | str | os.PathLike) -> Tracker:
+    "The tracker of a project given its settings or their file."
+    return Tracker.from_settings(settings if isinstance(settings, Settings) else load_settings(settings))
+
+def open_parent_run(
+    settings: Settings | str | os.PathLike,  # the project's settings, or its settings.ini ("": found upwards)
+    name: str,  # the run's name
+    tags: dict[str, str],  # tags set at creation
+) -> dict[str, typing.Any]:
+    "Open a run that stays RUNNING: `{'id': its MLflow id}`, or `{'exit_code': ..., 'error': ...}` on a workbench error."
+    try:
+        return {"id": _project_tracker(settings).start(name, tags=tags).id}
+    except WorkbenchError as e:
+        return {"exit_code": e.exit_code, "error": str(e)}
+
+def close_parent_run(
+    settings: Settings | str | os.PathLike,  # the project's settings, or its settings.ini ("": found upwards)
+    run_id: str,  # the workbench run id (`mlops_wb.run_id`)
+    parent_id: str,  # the MLflow run `open_parent_run` opened
+    failed: bool,  # close it FAILED (else FINISHED)
+    files: Sequence[tuple[str, str | None]] = (),  # (path, artefact folder or None) to attach first
+    tags: dict[str, str] | None = None,  # tags to set first
+) -> dict[str, typing.Any]:
+    "Close a parent run (`close_leftover_runs` first; files and tags best effort): `{}`, or `{'exit_code': ..., 'error': ...}`."
+    try:
+        tracker = _project_tracker(settings)
+        close_leftover_runs(tracker, run_id, keep=parent_id)
+        parent = TrackedRun(tracker, parent_id)
+        with contextlib.suppress(Exception):  # the run record is what counts; its copy in MLflow is a convenience
+            for path, folder in files:
+                parent.artifact(path, folder)
+            parent.log(tags=tags)
+        if failed:
+            parent.fail()
+        tracker.finish(parent)
+        return {}
+    except WorkbenchError as e:
+        return {"exit_code": e.exit_code, "error": str(e)}
