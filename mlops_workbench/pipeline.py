@@ -669,7 +669,7 @@ class _Lanes:
 
     @functools.cached_property
     def _end(self) -> tuple[Path, str]:
-        "The end kernel's working folder and warm-up: the dashboard's when the run refreshes it, else the project's, none."
+        "The end kernel's working folder and warm-up: the dashboard's when the run refreshes it, else the project's folder and none."
         if not self.settings.dashboard.refresh:
             return self.settings.root, ""
         # imported when needed: the dashboard module needs MLflow
