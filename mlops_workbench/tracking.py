@@ -280,8 +280,9 @@ class Tracker:
         try:
             yield run
         except BaseException:
+            run.fail()
             with contextlib.suppress(Exception):  # the block's error is the one to report, not a second one
-                self.client.set_terminated(run.id, "FAILED")
+                self.finish(run)
             raise
         self.finish(run)
 
