@@ -40,15 +40,21 @@ airflow-check: venv
 demo: venv
 	$(BIN)/mlops-wb demo --dir .
 
-# The gates nbdev projects use, in order: clean and export leave no diff, notebook tests, pytest, ruff.
+# The gates nbdev projects use: clean and export leave no diff, then the notebook tests beside pytest, then ruff.
 test: venv browser postgres java
 	$(BIN)/nbdev-clean
 	@git diff --exit-code --stat -- nbs || (echo "nbdev-clean changed notebooks: commit them clean" && exit 1)
 	$(BIN)/nbdev-export
 	@git diff --exit-code --stat -- mlops_workbench || (echo "nbdev-export changed the library: export and commit" && exit 1)
 	@test -z "$$(git status --porcelain --untracked-files=all -- mlops_workbench)" || (git status --short -- mlops_workbench && echo "untracked generated files" && exit 1)
-	$(BIN)/nbdev-test --n-workers 2
-	$(BIN)/pytest -q -n 3 --dist loadgroup --durations=25
+	@# the notebook tests run beside pytest (both are CPU-bound: side by side, no core waits for the other's last
+	@# tests); their output is printed after pytest's, and either failing fails the target
+	@mkdir -p .make
+	@echo "$(BIN)/nbdev-test --n-workers 1 > .make/nbdev-test.log (beside pytest)"
+	@$(BIN)/nbdev-test --n-workers 1 > .make/nbdev-test.log 2>&1 & notebooks=$$!; \
+	$(BIN)/pytest -q -n 3 --dist loadgroup --durations=25; tests=$$?; \
+	wait $$notebooks; nbs=$$?; echo "== nbdev-test (exit $$nbs)"; cat .make/nbdev-test.log; \
+	test $$tests -eq 0 && test $$nbs -eq 0
 	$(BIN)/ruff check mlops_workbench tests benchmarks
 
 bench: venv
@@ -71,6 +77,6 @@ lint: venv
 	@git diff --exit-code --stat -- nbs
 
 clean:
-	rm -rf $(VENV) $(AIRFLOW_VENV) js/node_modules _docs _proc build dist *.egg-info .pytest_cache .ruff_cache .hypothesis demo-project mlruns.db mlartifacts
+	rm -rf $(VENV) $(AIRFLOW_VENV) .make js/node_modules _docs _proc build dist *.egg-info .pytest_cache .ruff_cache .hypothesis demo-project mlruns.db mlartifacts
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find reports -mindepth 1 ! -name README.md ! -name .gitkeep -exec rm -rf {} +

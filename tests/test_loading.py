@@ -135,18 +135,21 @@ def test_numbers_at_the_float_limits_are_summarised_finitely_and_silently(tmp_pa
 def test_a_wide_table_is_profiled_without_the_pairwise_parts_and_says_so(tmp_path, cli):
     rng = np.random.default_rng(0)
     pd.DataFrame(rng.normal(size=(50, 2000))).add_prefix("x").to_csv(tmp_path / "wide.csv", index=False)
-    result = cli("profile", "wide.csv", "--out", tmp_path / "w.html", "--json", cwd=tmp_path)
+    # the report's two limits lowered from 100 and 50 (each column it draws costs a figure); the quick summary's
+    # correlations keep their own cap of 100
+    limits = {"MLOPS_WB_PROFILE_MAX_COLUMNS": "6", "MLOPS_WB_PROFILE_MAX_COLUMNS_FULL": "3"}
+    result = cli("profile", "wide.csv", "--out", tmp_path / "w.html", "--json", cwd=tmp_path, env=limits)
     quiet(result)
     out = json.loads(result.stdout)
     report = out["report"]
-    assert (report["columns"], report["report_columns"], report["pairwise"]) == (2000, 100, False)
+    assert (report["columns"], report["report_columns"], report["pairwise"]) == (2000, 6, False)
     assert report["statement"].startswith("Mode: full (full settings without the pairwise parts (correlations, interactions, "
-                                          "missing-value diagrams)) on all 50 rows (no sample) x 100 of 2,000 columns")
-    assert "2,000 columns exceed the report's 100 ([profile] max_columns)" in report["statement"]
-    assert "100 columns exceed [profile] max_columns_full = 50" in report["statement"]
+                                          "missing-value diagrams)) on all 50 rows (no sample) x 6 of 2,000 columns")
+    assert "2,000 columns exceed the report's 6 ([profile] max_columns)" in report["statement"]
+    assert "6 columns exceed [profile] max_columns_full = 3" in report["statement"]
     assert out["correlations"]["columns"] == 100 and out["correlations"]["numeric_columns"] == 2000
     assert "correlations between the first 100 of 2,000 numeric columns only (at most 100)" in out["notes"]
     page = (tmp_path / "w.html").read_text(encoding="utf-8")
-    assert 'data-report-columns="100" data-pairwise="false"' in page and "without the pairwise parts" in page
+    assert 'data-report-columns="6" data-pairwise="false"' in page and "without the pairwise parts" in page
     written = json.loads((tmp_path / "w.json").read_text(encoding="utf-8"))
-    assert len(written["variables"]) == 100 and written["correlations"] == {} and written["missing"] == {}
+    assert len(written["variables"]) == 6 and written["correlations"] == {} and written["missing"] == {}
