@@ -14,8 +14,10 @@ import functools
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import typing
@@ -57,10 +59,11 @@ from .alerts import send_alert
 from .tracking import Tracker, close_leftover_runs, store_exists
 
 # %% auto #0
-__all__ = ['RESERVED_PARAMETERS', 'DASHBOARD', 'BESIDE', 'SIDE_NICENESS', 'packaged_stage', 'stage_notebooks',
-           'declared_parameters', 'coerce_parameter', 'stage_parameters', 'OrphanSafeKernelManager', 'warm_up_code',
-           'start_kernel', 'reset_code', 'WarmKernel', 'notebook_html', 'HtmlRenderer', 'execute_stage', 'Progress',
-           'run_alerts', 'stage_lanes', 'run_pipeline', 'rerun_differences', 'rerun_pipeline']
+__all__ = ['RESERVED_PARAMETERS', 'PRELOADED_MODULES', 'DASHBOARD', 'BESIDE', 'SIDE_NICENESS', 'packaged_stage',
+           'stage_notebooks', 'declared_parameters', 'coerce_parameter', 'stage_parameters', 'OrphanSafeKernelManager',
+           'forked_pid', 'PreloadedKernels', 'warm_up_code', 'start_kernel', 'reset_code', 'WarmKernel',
+           'notebook_html', 'HtmlRenderer', 'execute_stage', 'Progress', 'run_alerts', 'stage_lanes', 'run_pipeline',
+           'rerun_differences', 'rerun_pipeline']
 
 # %% ../nbs/14a_pipeline.ipynb #0d621dc1
 RESERVED_PARAMETERS: tuple[str, ...] = ("settings_path", "run_dir", "interactive", "parent_run_id")
@@ -170,15 +173,18 @@ class OrphanSafeKernelManager(AsyncKernelManager):
     "A kernel manager whose local kernels die with the process that started them, even when it is SIGKILLed (Linux)."
 
     niceness: int = 0  # the local kernel's CPU niceness (Linux; 0: as this process)
+    preloaded: str = ""  # the socket of a `PreloadedKernels` process that forks the kernel ("": started anew)
 
     def format_kernel_cmd(
         self,
         extra_arguments: list[str] | None = None,  # further arguments for the kernel
     ) -> list[str]:
-        "The kernel's command, started through `_DIE_WITH_PARENT` (and `nice`) on Linux for a kernel launched locally."
+        "The kernel's command, started through `_DIE_WITH_PARENT` (and `nice`), or forked (`_FORKED_KERNEL`), on Linux for a kernel launched locally."
         cmd = super().format_kernel_cmd(extra_arguments)
         if not sys.platform.startswith("linux") or not isinstance(self.provisioner, LocalProvisioner):
             return cmd
+        if self.preloaded and cmd[1:3] == ["-m", "ipykernel_launcher"]:
+            return [sys.executable, "-I", "-S", "-c", _FORKED_KERNEL, str(os.getpid()), self.preloaded, str(self.niceness), *cmd]
         niced = ["nice", "-n", str(self.niceness)] if self.niceness else []
         return [sys.executable, "-I", "-S", "-c", _DIE_WITH_PARENT, str(os.getpid()), *niced, *cmd]
 
@@ -189,10 +195,178 @@ class OrphanSafeKernelManager(AsyncKernelManager):
         "Give the running local kernel another niceness; whether it could (lowering it takes privileges)."
         with contextlib.suppress(Exception):
             mine = os.getpriority(os.PRIO_PROCESS, 0)
-            os.setpriority(os.PRIO_PROCESS, self.provisioner.pid, mine if niceness is None else niceness)
+            for pid in (self.provisioner.pid, *forked_pid(self.connection_file)):
+                os.setpriority(os.PRIO_PROCESS, pid, mine if niceness is None else niceness)
             self.niceness = 0 if niceness is None else niceness - mine
             return True
         return False
+
+# %% ../nbs/14a_pipeline.ipynb #5f0e1a02
+_KERNEL_ZYGOTE = """\
+import ctypes, json, os, select, signal, socket, sys, threading
+try:
+    ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG: SIGKILL when the run's process dies
+except Exception:
+    pass
+if os.getppid() != int(sys.argv[1]):
+    os._exit(1)
+if sys.path and sys.path[0] == "":
+    del sys.path[0]  # as ipykernel_launcher: nothing is imported from the working folder
+os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # as ipykernel sets it
+server = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+server.bind(sys.argv[2] + ".tmp")
+server.listen(64)  # kernels asked for during the imports wait in the backlog
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+for name in sys.argv[3:]:
+    try:
+        __import__(name)
+    except Exception:
+        pass
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # kernels are reaped as they end
+
+def kernel(request, fds):
+    server.close()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.setsid()
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    if request["nice"]:
+        os.nice(request["nice"])
+    launcher = os.pidfd_open(request["launcher"])
+
+    def watch():  # the launcher jupyter_client sees as the kernel has ended: so does the kernel
+        select.select([launcher], [], [])
+        os.kill(os.getpid(), signal.SIGKILL)
+    threading.Thread(target=watch, daemon=True).start()
+    sys.argv = ["ipykernel_launcher", *request["argv"][3:]]
+    from ipykernel import kernelapp
+    kernelapp.launch_new_instance()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+while True:
+    conn, _ = server.accept()
+    fds = []
+    try:
+        message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
+        request = json.loads(message)
+        if request["argv"][:3] == [sys.executable, "-m", "ipykernel_launcher"] and len(fds) == 3:
+            pid = os.fork()
+            if pid == 0:
+                conn.close()
+                kernel(request, fds)
+            conn.send(str(pid).encode())
+    except Exception:
+        pass
+    for fd in fds:
+        os.close(fd)
+    conn.close()
+"""
+
+_FORKED_KERNEL = """\
+import ctypes, json, os, select, signal, socket, sys, time
+try:
+    ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG = 1: SIGKILL (9) when the parent dies
+except Exception:
+    pass
+if os.getppid() != int(sys.argv[1]):
+    os._exit(1)
+nice, cmd, pid = int(sys.argv[3]), sys.argv[4:], 0
+try:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+        s.settimeout(120)
+        s.connect(sys.argv[2])
+        request = {"argv": cmd, "cwd": os.getcwd(), "env": dict(os.environ), "nice": nice, "launcher": os.getpid()}
+        socket.send_fds(s, [json.dumps(request).encode()], [0, 1, 2])
+        pid = int(s.recv(32) or 0)
+except Exception:
+    pass
+if not pid:  # no preloaded process: the kernel's own command
+    args = (["nice", "-n", str(nice)] if nice else []) + cmd
+    os.execvp(args[0], args)
+
+def relay(signum, frame):
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+    signal.signal(signum, relay)
+pid_file = cmd[cmd.index("-f") + 1] + ".pid" if "-f" in cmd else ""
+try:
+    if pid_file:
+        with open(pid_file, "w") as f:
+            f.write(str(pid))
+    try:
+        select.select([os.pidfd_open(pid)], [], [])
+    except ProcessLookupError:
+        pass
+    except OSError:  # no pidfd: poll
+        while os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+            time.sleep(0.2)
+finally:
+    if pid_file and os.path.exists(pid_file):
+        os.remove(pid_file)
+os._exit(0)
+"""
+
+PRELOADED_MODULES = ("ipykernel.kernelapp", "mlops_workbench.steps", "mlflow.tracking", "mlflow.store.tracking.sqlalchemy_store",
+                     "mlflow.store.model_registry.sqlalchemy_store")  # what every stage kernel imports (the store: SQLite's by default)
+
+def forked_pid(
+    connection_file: str,  # a kernel's connection file
+) -> list[int]:
+    "The pid of the kernel a `_FORKED_KERNEL` launcher had forked for `connection_file`: [pid], or [] if none was."
+    with contextlib.suppress(Exception):
+        return [int(Path(connection_file + ".pid").read_text())]
+    return []
+
+class PreloadedKernels:
+    "A process that imports what every stage kernel imports, once, and then forks each kernel asked of it (Linux)."
+
+    def __init__(
+        self,
+        kernel_name: str = "python3",  # the stages' Jupyter kernel: nothing is started unless it is this Python's ipykernel
+        cwd: Path | None = None,  # the process's working folder
+        env: Mapping[str, str] | None = None,  # environment variables added to this process's, during the imports
+        modules: Sequence[str] = PRELOADED_MODULES,  # what it imports
+    ):
+        self.path, self.proc, self.folder = "", None, ""
+        if not sys.platform.startswith("linux") or not _forkable(kernel_name):
+            return
+        with contextlib.suppress(Exception):
+            self.folder = tempfile.mkdtemp(prefix="mlops-wb-kernels-")
+            path = os.path.join(self.folder, "fork")
+            self.proc = subprocess.Popen([sys.executable, "-c", _KERNEL_ZYGOTE, str(os.getpid()), path, *modules],
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                         cwd=cwd, env={**os.environ, **(env or {})})
+            for _ in range(400):  # it listens before it imports: milliseconds
+                if os.path.exists(path) or self.proc.poll() is not None:
+                    break
+                time.sleep(0.005)
+            self.path = path if os.path.exists(path) else ""
+
+    def close(self) -> None:
+        "Stop the process (the kernels it forked run on) and remove its socket."
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+def _forkable(kernel_name: str) -> bool:
+    "Whether `kernel_name` is this Python's ipykernel (`python -m ipykernel_launcher`), the kernels a preloaded process can fork."
+    with contextlib.suppress(Exception):
+        from jupyter_client.kernelspec import KernelSpecManager
+        spec = KernelSpecManager().get_kernel_spec(kernel_name)
+        return spec.language == "python" and spec.argv[1:3] == ["-m", "ipykernel_launcher"] and \
+            Path(spec.argv[0]).name in ("python", "python3", Path(sys.executable).name)
+    return False
 
 # %% ../nbs/14a_pipeline.ipynb #7a1c3e02
 DASHBOARD = "dashboard"  # the pseudo-stage of the snapshot a run refreshes at its end
@@ -236,10 +410,11 @@ def start_kernel(
     cwd: Path,  # its working directory
     env: Mapping[str, str] | None = None,  # environment variables added to this process's
     niceness: int = 0,  # its CPU niceness (Linux)
+    preloaded: str = "",  # the socket of a `PreloadedKernels` process to fork it from ("": started anew)
 ) -> OrphanSafeKernelManager:
     "Start a stage kernel that dies with this process (call it from the thread that outlives the kernel)."
     km = OrphanSafeKernelManager(kernel_name=kernel_name)
-    km.niceness = niceness
+    km.niceness, km.preloaded = niceness, preloaded
     run_sync(km.start_kernel)(extra_arguments=["--IPKernelApp.log_level=CRITICAL"], cwd=str(cwd),
                               env={**os.environ, **(env or {})})
     return km
@@ -265,11 +440,12 @@ class WarmKernel:
         warm_up: str = "",  # code run silently before the stage (nothing if empty)
         keep: bool = False,  # a stage that succeeds in it leaves it running, for `reuse` by the next stage of its lane
         niceness: int = 0,  # its CPU niceness (Linux)
+        preloaded: str = "",  # the socket of a `PreloadedKernels` process to fork it from ("": started anew)
     ):
         self.km: OrphanSafeKernelManager | None = None
         self.keep = keep
         with contextlib.suppress(Exception):  # a kernel that cannot start: the stage starts its own and reports why
-            self.km = start_kernel(kernel_name, cwd, env, niceness)
+            self.km = start_kernel(kernel_name, cwd, env, niceness, preloaded)
         self._start(warm_up)
 
     def _start(self, code: str, reset: str = "") -> None:
@@ -651,6 +827,8 @@ class _Lanes:
                  kernel_name: str, retries: int, timeout: int | None, env: Mapping[str, str] | None):
         self.settings, self.notebooks, self.per_stage = settings, notebooks, per_stage
         self.kernel_name, self.retries, self.timeout, self.env = kernel_name, retries, timeout, env
+        self.preloading = PreloadedKernels(kernel_name, settings.root, env)  # the lanes' kernels are forked from it
+        self.preloaded = self.preloading.path
         self.lock = threading.Lock()
         self.order = list(notebooks)
         self.lanes = stage_lanes(self.order, settings.project.parallel_stages)
@@ -665,7 +843,8 @@ class _Lanes:
         return warm_up_code(self.notebooks[name], name, str(self.settings.source or ""), tracking, self.per_stage[name])
 
     def _kernel(self, name: str, tracking: bool = True, niceness: int = 0) -> WarmKernel:
-        return WarmKernel(self.kernel_name, self.settings.root, self.env, self._warm_up(name, tracking), True, niceness)
+        return WarmKernel(self.kernel_name, self.settings.root, self.env, self._warm_up(name, tracking), True, niceness,
+                          self.preloaded)
 
     @functools.cached_property
     def _end(self) -> tuple[Path, str]:
@@ -745,11 +924,12 @@ class _Lanes:
             return self.end or next(iter(self.spare.values()), None)
 
     def close(self) -> None:
-        "Shut down the kernels warm for stages that never ran (the run failed or was cut short)."
+        "Shut down the kernels warm for stages that never ran (the run failed or was cut short); stop the preloaded process."
         with self.lock:
             unused, self.spare = list(self.spare.values()), {}
         for kernel in unused:
             kernel.discard()
+        self.preloading.close()  # the kernels it forked, the end kernel among them, run on
 
 # %% ../nbs/14a_pipeline.ipynb #1983b7a1
 def run_pipeline(
