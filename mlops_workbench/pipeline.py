@@ -13,6 +13,7 @@ import datetime as dt
 import functools
 import json
 import os
+import queue
 import shlex
 import shutil
 import subprocess
@@ -203,7 +204,7 @@ class OrphanSafeKernelManager(AsyncKernelManager):
 
 # %% ../nbs/14a_pipeline.ipynb #5f0e1a02
 _KERNEL_ZYGOTE = """\
-import ctypes, json, os, select, signal, socket, sys, threading
+import ctypes, json, os, select, signal, socket, sys, threading, traceback
 try:
     ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG: SIGKILL when the run's process dies
 except Exception:
@@ -257,9 +258,17 @@ while True:
         request = json.loads(message)
         if request["argv"][:3] == [sys.executable, "-m", "ipykernel_launcher"] and len(fds) == 3:
             pid = os.fork()
-            if pid == 0:
-                conn.close()
-                kernel(request, fds)
+            if pid == 0:  # the kernel: it never comes back to this loop
+                code = 1
+                try:
+                    conn.close()
+                    kernel(request, fds)
+                except SystemExit as e:
+                    code = e.code if isinstance(e.code, int) else 0
+                except BaseException:
+                    traceback.print_exc()  # on the stderr jupyter_client gave the kernel
+                finally:
+                    os._exit(code)
             conn.send(str(pid).encode())
     except Exception:
         pass
@@ -279,11 +288,13 @@ if os.getppid() != int(sys.argv[1]):
 nice, cmd, pid = int(sys.argv[3]), sys.argv[4:], 0
 try:
     with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
-        s.settimeout(120)
+        s.settimeout(300)
         s.connect(sys.argv[2])
         request = {"argv": cmd, "cwd": os.getcwd(), "env": dict(os.environ), "nice": nice, "launcher": os.getpid()}
         socket.send_fds(s, [json.dumps(request).encode()], [0, 1, 2])
-        pid = int(s.recv(32) or 0)
+        pid = int(s.recv(32) or 0)  # nothing: it refused the command, or it died
+except TimeoutError:  # it may have forked the kernel all the same: a second one would meet it on its ports
+    os._exit(1)
 except Exception:
     pass
 if not pid:  # no preloaded process: the kernel's own command
@@ -429,6 +440,25 @@ def reset_code(
             "get_ipython().user_ns.update(_='', __='', ___='', __doc__=" + repr(_MAIN_DOC) + ", __loader__=None, "
             f"__package__=None, __spec__=None)\n__import__('os').chdir({str(cwd)!r})")
 
+def _shell_reply(
+    km: OrphanSafeKernelManager,  # the kernel's manager
+    client,  # a blocking client of it, its shell channel started
+    msg_id: str,  # the request answered
+    seconds: float = 600,  # how long to wait at most
+) -> dict:
+    "The kernel's shell reply to `msg_id`; RuntimeError when the kernel ends, or `seconds` pass, first."
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            reply = client.get_shell_msg(timeout=1)
+        except queue.Empty:
+            if not run_sync(km.is_alive)():
+                raise RuntimeError("the kernel ended before it replied") from None
+            continue
+        if reply["parent_header"].get("msg_id") == msg_id:
+            return reply
+    raise RuntimeError(f"the kernel did not reply in {seconds:.0f} s")
+
 class WarmKernel:
     "A stage kernel started now and warmed up (`warm_up` run silently) in a background thread, for a stage to come."
 
@@ -464,9 +494,7 @@ class WarmKernel:
                 for part in (reset, code):
                     if not part:
                         continue
-                    msg_id = client.execute(part, silent=True, store_history=False)
-                    while (reply := client.get_shell_msg(timeout=600))["parent_header"].get("msg_id") != msg_id:
-                        pass
+                    reply = _shell_reply(self.km, client, client.execute(part, silent=True, store_history=False))
                     if part is reset and reply["content"]["status"] != "ok":
                         raise RuntimeError("the kernel could not be reset")
             except Exception:
@@ -478,9 +506,12 @@ class WarmKernel:
                 client.stop_channels()
 
     def take(self) -> OrphanSafeKernelManager | None:
-        "The kernel, once warm, now the caller's to shut down or to hand back (`keep`); None if it could not start."
+        "The kernel, once warm, now the caller's to shut down or to hand back (`keep`); None if it could not start or has ended."
         self._thread.join()
         km, self.km = self.km, None
+        if km is not None and not run_sync(km.is_alive)():  # it died starting or warming up: the stage starts its own
+            _shutdown(km)
+            return None
         return km
 
     def reuse(
@@ -507,9 +538,8 @@ class WarmKernel:
             client = self.km.blocking_client()
             client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
             try:
-                msg_id = client.execute("", silent=True, store_history=False, user_expressions={"value": expression})
-                while (reply := client.get_shell_msg(timeout=600))["parent_header"].get("msg_id") != msg_id:
-                    pass
+                reply = _shell_reply(self.km, client, client.execute("", silent=True, store_history=False,
+                                                                     user_expressions={"value": expression}))
                 value = reply["content"]["user_expressions"]["value"]
                 if value["status"] == "ok":
                     return ast.literal_eval(value["data"]["text/plain"])
