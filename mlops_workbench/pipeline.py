@@ -159,7 +159,7 @@ def stage_parameters(
             for stage, params in declared.items()}
 
 # %% ../nbs/14a_pipeline.ipynb #3b8f6e27
-_DIE_WITH_PARENT = """\
+_PARENT_GUARD = """\
 import ctypes, os, sys
 try:
     ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG = 1: SIGKILL (9) when the parent dies
@@ -167,8 +167,9 @@ except Exception:
     pass
 if os.getppid() != int(sys.argv[1]):  # the parent died before the line above
     os._exit(1)
-os.execvp(sys.argv[2], sys.argv[2:])
 """
+
+_DIE_WITH_PARENT = _PARENT_GUARD + "os.execvp(sys.argv[2], sys.argv[2:])\n"
 
 class OrphanSafeKernelManager(AsyncKernelManager):
     "A kernel manager whose local kernels die with the process that started them, even when it is SIGKILLed (Linux)."
@@ -203,14 +204,8 @@ class OrphanSafeKernelManager(AsyncKernelManager):
         return False
 
 # %% ../nbs/14a_pipeline.ipynb #5f0e1a02
-_KERNEL_ZYGOTE = """\
-import ctypes, json, os, select, signal, socket, sys, threading, traceback
-try:
-    ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG: SIGKILL when the run's process dies
-except Exception:
-    pass
-if os.getppid() != int(sys.argv[1]):
-    os._exit(1)
+_KERNEL_ZYGOTE = _PARENT_GUARD + """\
+import json, select, signal, socket, threading, traceback
 if sys.path and sys.path[0] == "":
     del sys.path[0]  # as ipykernel_launcher: nothing is imported from the working folder
 os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # as ipykernel sets it
@@ -277,14 +272,8 @@ while True:
     conn.close()
 """
 
-_FORKED_KERNEL = """\
-import ctypes, json, os, select, signal, socket, sys, time
-try:
-    ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG = 1: SIGKILL (9) when the parent dies
-except Exception:
-    pass
-if os.getppid() != int(sys.argv[1]):
-    os._exit(1)
+_FORKED_KERNEL = _PARENT_GUARD + """\
+import json, select, signal, socket, time
 nice, cmd, pid = int(sys.argv[3]), sys.argv[4:], 0
 try:
     with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
