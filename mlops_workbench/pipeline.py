@@ -60,11 +60,11 @@ from .alerts import send_alert
 from .tracking import Tracker, close_leftover_runs, store_exists
 
 # %% auto #0
-__all__ = ['RESERVED_PARAMETERS', 'PRELOADED_MODULES', 'DASHBOARD', 'BESIDE', 'SIDE_NICENESS', 'packaged_stage',
-           'stage_notebooks', 'declared_parameters', 'coerce_parameter', 'stage_parameters', 'OrphanSafeKernelManager',
-           'forked_pid', 'PreloadedKernels', 'warm_up_code', 'start_kernel', 'reset_code', 'WarmKernel',
-           'notebook_html', 'HtmlRenderer', 'execute_stage', 'Progress', 'run_alerts', 'stage_lanes', 'run_pipeline',
-           'rerun_differences', 'rerun_pipeline']
+__all__ = ['RESERVED_PARAMETERS', 'PRELOADED_MODULES', 'PRELOADED_KERNELS_ENV', 'DASHBOARD', 'BESIDE', 'SIDE_NICENESS',
+           'packaged_stage', 'stage_notebooks', 'declared_parameters', 'coerce_parameter', 'stage_parameters',
+           'OrphanSafeKernelManager', 'forked_pid', 'PreloadedKernels', 'warm_up_code', 'start_kernel', 'reset_code',
+           'WarmKernel', 'notebook_html', 'HtmlRenderer', 'execute_stage', 'Progress', 'run_alerts', 'stage_lanes',
+           'run_pipeline', 'rerun_differences', 'rerun_pipeline']
 
 # %% ../nbs/14a_pipeline.ipynb #0d621dc1
 RESERVED_PARAMETERS: tuple[str, ...] = ("settings_path", "run_dir", "interactive", "parent_run_id")
@@ -317,6 +317,7 @@ os._exit(0)
 
 PRELOADED_MODULES = ("ipykernel.kernelapp", "mlops_workbench.steps", "mlflow.tracking", "mlflow.store.tracking.sqlalchemy_store",
                      "mlflow.store.model_registry.sqlalchemy_store")  # what every stage kernel imports (the store: SQLite's by default)
+PRELOADED_KERNELS_ENV = "MLOPS_WORKBENCH_PRELOADED_KERNELS"  # the socket of a shared `PreloadedKernels` (see `for_run`)
 
 def forked_pid(
     connection_file: str,  # a kernel's connection file
@@ -350,6 +351,35 @@ class PreloadedKernels:
                     break
                 time.sleep(0.005)
             self.path = path if os.path.exists(path) else ""
+
+    @classmethod
+    def for_run(
+        cls,
+        kernel_name: str = "python3",  # the stages' Jupyter kernel
+        cwd: Path | None = None,  # the working folder of a process of the run's own
+        env: Mapping[str, str] | None = None,  # environment variables added during its imports
+    ) -> PreloadedKernels:
+        "A run's: the shared process `PRELOADED_KERNELS_ENV` names, while its socket is there, else one of the run's own."
+        shared = os.environ.get(PRELOADED_KERNELS_ENV, "")
+        if shared and os.path.exists(shared) and sys.platform.startswith("linux") and _forkable(kernel_name):
+            borrowed = cls.__new__(cls)
+            borrowed.path, borrowed.proc, borrowed.folder = shared, None, ""  # `close` leaves it to its owner
+            return borrowed
+        return cls(kernel_name, cwd, env)
+
+    def __enter__(self) -> PreloadedKernels:
+        "Share it while the block runs: each run started in this process or in a child of it forks its kernels from it."
+        self._saved = os.environ.get(PRELOADED_KERNELS_ENV)
+        if self.path:
+            os.environ[PRELOADED_KERNELS_ENV] = self.path
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._saved is None:
+            os.environ.pop(PRELOADED_KERNELS_ENV, None)
+        else:
+            os.environ[PRELOADED_KERNELS_ENV] = self._saved
+        self.close()
 
     def close(self) -> None:
         "Stop the process (the kernels it forked run on) and remove its socket."
@@ -846,7 +876,7 @@ class _Lanes:
                  kernel_name: str, retries: int, timeout: int | None, env: Mapping[str, str] | None):
         self.settings, self.notebooks, self.per_stage = settings, notebooks, per_stage
         self.kernel_name, self.retries, self.timeout, self.env = kernel_name, retries, timeout, env
-        self.preloading = PreloadedKernels(kernel_name, settings.root, env)  # the lanes' kernels are forked from it
+        self.preloading = PreloadedKernels.for_run(kernel_name, settings.root, env)  # the lanes' kernels are forked from it
         self.preloaded = self.preloading.path
         self.lock = threading.Lock()
         self.order = list(notebooks)

@@ -30,6 +30,23 @@ def run_cli(*args: str, cwd: str | os.PathLike | None = None, env: dict | None =
                           text=True, timeout=timeout)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def preloaded_kernels():
+    """One preloaded process per pytest worker that every run the tests start forks its stage kernels from, in
+    this process or in a `mlops-wb run` it starts (`PreloadedKernels` shared through the environment): each run
+    saves the seconds of imports a process of its own would cost. The fault tests strip it from the environment
+    they give their runs, which then start their own, as a run does by default.
+
+    It also imports what the stages import only as they run (`steps.LAZY_IMPORTS`) and the dashboard: a run's
+    own preloaded process leaves those to its kernels, since its first stage would wait for them; a process
+    that imports them once for the whole session saves them in every kernel."""
+    from mlops_workbench.pipeline import PRELOADED_MODULES, PreloadedKernels
+    from mlops_workbench.steps import LAZY_IMPORTS
+    later = sorted({name for names in LAZY_IMPORTS.values() for name in names})
+    with PreloadedKernels(modules=(*PRELOADED_MODULES, *later, "mlops_workbench.dashboard")) as shared:
+        yield shared
+
+
 @pytest.fixture
 def cli():
     "The `run_cli` function, as a fixture."

@@ -24,6 +24,7 @@ from conftest import BIN, MLOPS_WB, NO_REFRESH
 from mlops_workbench.contract import infer_contract, save_contract
 from mlops_workbench.core import load_settings
 from mlops_workbench.data import demo_frame
+from mlops_workbench.pipeline import PRELOADED_KERNELS_ENV
 from mlops_workbench.runs import load_run, lock_holder
 from mlops_workbench.tracking import Tracker
 
@@ -61,7 +62,7 @@ while True:
 
 def env(**extra: str) -> dict[str, str]:
     "The environment `run_cli` gives `mlops-wb`, plus `extra`."
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("MLOPS_WB_", "MLFLOW_HTTP_"))}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("MLOPS_WB_", "MLFLOW_HTTP_", PRELOADED_KERNELS_ENV))}
     return {**base, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **NO_REFRESH, **extra}
 
 
