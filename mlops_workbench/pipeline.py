@@ -28,7 +28,6 @@ from importlib import resources
 from pathlib import Path
 
 import nbformat
-import papermill
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.utils import run_sync
@@ -101,6 +100,7 @@ def declared_parameters(
     notebook: str | os.PathLike,  # a notebook with a cell tagged `parameters`
 ) -> dict[str, dict[str, typing.Any]]:
     "The parameters a notebook declares: {name: {'type': name of the declared type, 'default': source text}}."
+    import papermill  # here, not at the top: with pandas, a second of imports a run's command makes after its kernels' start
     info = papermill.inspect_notebook(str(notebook))
     return {name: {"type": p["inferred_type_name"], "default": p["default"], "help": p["help"]} for name, p in info.items()}
 
@@ -640,6 +640,7 @@ def execute_stage(
     on_cell: typing.Callable[[int], None] | None = None,  # called with the index of each code cell that ends
 ) -> tuple[int, str, int | None]:
     "Run one stage with papermill; return (exit code, one-line error, failing cell's execution count)."
+    import papermill
     tmp = output.with_name(f".{output.stem}.tmp{output.suffix}")
     hook = (lambda cell, cell_index, **_: on_cell(cell_index)) if on_cell else None  # once the cell's reply is in
     for attempt in range(1, retries + 2):
@@ -873,17 +874,22 @@ class _Lanes:
     "The stages of one run, in lanes side by side (`stage_lanes`); a kernel a stage leaves running is reset for another."
 
     def __init__(self, settings: Settings, notebooks: dict[str, Path], per_stage: dict[str, dict[str, typing.Any]],
-                 kernel_name: str, retries: int, timeout: int | None, env: Mapping[str, str] | None):
+                 kernel_name: str, retries: int, timeout: int | None, env: Mapping[str, str] | None,
+                 preloading: PreloadedKernels):
         self.settings, self.notebooks, self.per_stage = settings, notebooks, per_stage
         self.kernel_name, self.retries, self.timeout, self.env = kernel_name, retries, timeout, env
-        self.preloading = PreloadedKernels.for_run(kernel_name, settings.root, env)  # the lanes' kernels are forked from it
+        self.preloading = preloading  # the lanes' kernels are forked from it
         self.preloaded = self.preloading.path
         self.lock = threading.Lock()
         self.order = list(notebooks)
         self.lanes = stage_lanes(self.order, settings.project.parallel_stages)
         tracking = store_exists(settings.tracking.uri)  # a store the run is creating at this moment is left alone
-        self.spare = {lane[0]: self._kernel(lane[0], tracking, SIDE_NICENESS if lane is not self.lanes[0] else 0)
-                      for lane in self.lanes}  # by stage: warm for it, waiting
+        gated, *beside = self.lanes
+        # by stage: warm for it, waiting. Each lane's first stage has one, the side lanes' niced; so has the gated
+        # lane's second, which warms up while the first runs instead of after it
+        self.spare = {gated[0]: self._kernel(gated[0], tracking)}
+        self.spare |= {lane[0]: self._kernel(lane[0], tracking, SIDE_NICENESS) for lane in beside}
+        self.spare |= {name: self._kernel(name, tracking) for name in gated[1:2]}
         self.first = self.spare[self.lanes[0][0]]  # the gated lane's: it opens the run's MLflow parent run
         self.claimed = set(self.spare)  # stages that have a kernel, waiting or running
         self.end: WarmKernel | None = None  # the kernel kept for the run's end: the parent run's closing, the snapshot
@@ -996,76 +1002,78 @@ def run_pipeline(
     rerun_of: str = "",  # the run this one reruns, for the record
 ) -> RunRecord:
     "Run the stage notebooks headless with papermill and record the run; see `RunRecord.raise_for_status`."
-    notebooks = stage_notebooks(settings, stages)
-    if not notebooks:
-        raise BadInput("no stage notebooks to run (neither the project's notebooks/ nor the package has any)")
-    per_stage = stage_parameters(notebooks, parameters or {})
-    run_id = run_id or new_run_id()
-    if not run_id.replace("-", "").replace("_", "").isalnum():
-        raise BadInput(f"run id {run_id!r}: use letters, digits, - and _ only")
-    run_dir = runs_dir(settings) / run_id
-    if run_dir.exists():
-        raise BadInput(f"{run_dir}: a run with id {run_id} exists already")
-    holder = lock_holder(settings) if wait else None
-    if holder is not None and progress:
-        progress.note(f"waiting for run {holder or '(unnamed)'} to release the lock")
-    with run_lock(settings, run_id, wait=float("inf") if wait else 1.0):
-        run_dir.mkdir(parents=True, exist_ok=False)
-        lanes = _Lanes(settings, notebooks, per_stage, kernel_name, retries, timeout, env)  # kernels warm up meanwhile
-        record = RunRecord(run_id=run_id, project=settings.project.name, started=_now(), run_dir=str(run_dir),
-                           parameters=dict(parameters or {}), tracking_uri=settings.tracking.uri,
-                           code_version=code_version(settings.root), stages=[StageRecord(name) for name in notebooks],
-                           primary_metric=settings.objective.primary_metric,
-                           seed=int((env or {}).get("MLOPS_WB_MODELS_SEED", settings.models.seed)), rerun_of=rerun_of,
-                           environment=record_environment(run_dir).name)
-        record.save()
-        t0 = time.perf_counter()
-        renderer = HtmlRenderer()
-        try:
-            opened = _tracking_call(lanes.first, settings, "open_parent_run", f"pipeline {run_id}",
-                                    {"mlops_wb.run_id": run_id, "mlops_wb.kind": "pipeline"})
-            if "error" in opened:  # the store cannot be reached: no stage runs
-                record.status, record.exit_code, record.exit_reason = "failed", opened["exit_code"], opened["error"]
-            else:
-                record.mlflow_run_id = opened["id"]
-            _close_interrupted(settings, run_id, tracking=not record.exit_code)
-            try:
-                lanes.run(record, renderer, progress, on_stage)
-            except BaseException:  # the parent run closes FAILED, as a block that raised closes its run
-                if record.mlflow_run_id:
-                    with contextlib.suppress(Exception):
-                        _tracking_call(lanes.closer(), settings, "close_parent_run", run_id, record.mlflow_run_id, True)
-                raise
-            renderer.close()
-            record.status = "failed" if record.exit_code else "succeeded"
-            record.finished, record.seconds = _now(), round(time.perf_counter() - t0, 3)
+    # first: it imports what the kernels need while this process reads the notebooks and imports its own
+    with contextlib.closing(PreloadedKernels.for_run(kernel_name, settings.root, env)) as preloading:
+        notebooks = stage_notebooks(settings, stages)
+        if not notebooks:
+            raise BadInput("no stage notebooks to run (neither the project's notebooks/ nor the package has any)")
+        per_stage = stage_parameters(notebooks, parameters or {})
+        run_id = run_id or new_run_id()
+        if not run_id.replace("-", "").replace("_", "").isalnum():
+            raise BadInput(f"run id {run_id!r}: use letters, digits, - and _ only")
+        run_dir = runs_dir(settings) / run_id
+        if run_dir.exists():
+            raise BadInput(f"{run_dir}: a run with id {run_id} exists already")
+        holder = lock_holder(settings) if wait else None
+        if holder is not None and progress:
+            progress.note(f"waiting for run {holder or '(unnamed)'} to release the lock")
+        with run_lock(settings, run_id, wait=float("inf") if wait else 1.0):
+            run_dir.mkdir(parents=True, exist_ok=False)
+            lanes = _Lanes(settings, notebooks, per_stage, kernel_name, retries, timeout, env, preloading)  # kernels warm up meanwhile
+            record = RunRecord(run_id=run_id, project=settings.project.name, started=_now(), run_dir=str(run_dir),
+                               parameters=dict(parameters or {}), tracking_uri=settings.tracking.uri,
+                               code_version=code_version(settings.root), stages=[StageRecord(name) for name in notebooks],
+                               primary_metric=settings.objective.primary_metric,
+                               seed=int((env or {}).get("MLOPS_WB_MODELS_SEED", settings.models.seed)), rerun_of=rerun_of,
+                               environment=record_environment(run_dir).name)
             record.save()
-            if record.mlflow_run_id:
-                closed = _tracking_call(lanes.closer(), settings, "close_parent_run", run_id, record.mlflow_run_id,
-                                        bool(record.exit_code), _record_files(record), {"mlops_wb.status": record.status})
-                if "error" in closed and not record.exit_code:  # the store went away at the very end (a failed run keeps its reason)
-                    record.status, record.exit_code = "failed", closed["exit_code"]
-                    record.exit_reason = f"closing the MLflow parent run: {closed['error']}"
-                    record.save()
-        finally:
-            renderer.close()  # again when the loop was cut short: no thread outlives the run
-            lanes.close()
-            end_kernel = lanes.end
-            if progress:
-                progress.close()
-        _alert(settings, record)
-        _send_alerts(settings, record)
-        if settings.dashboard.refresh and record.exit_code != InfraError.exit_code:  # after an infrastructure failure, rendering would meet it again
-            # imported here, not at the top: the dashboard needs the registry, MLflow and sklearn
-            from mlops_workbench.dashboard import refresh_dashboard
-            km = end_kernel.take() if end_kernel else None
+            t0 = time.perf_counter()
+            renderer = HtmlRenderer()
             try:
-                refresh_dashboard(settings, OrphanSafeKernelManager, km)  # <reports>/dashboard.html; never fails the run
+                opened = _tracking_call(lanes.first, settings, "open_parent_run", f"pipeline {run_id}",
+                                        {"mlops_wb.run_id": run_id, "mlops_wb.kind": "pipeline"})
+                if "error" in opened:  # the store cannot be reached: no stage runs
+                    record.status, record.exit_code, record.exit_reason = "failed", opened["exit_code"], opened["error"]
+                else:
+                    record.mlflow_run_id = opened["id"]
+                _close_interrupted(settings, run_id, tracking=not record.exit_code)
+                try:
+                    lanes.run(record, renderer, progress, on_stage)
+                except BaseException:  # the parent run closes FAILED, as a block that raised closes its run
+                    if record.mlflow_run_id:
+                        with contextlib.suppress(Exception):
+                            _tracking_call(lanes.closer(), settings, "close_parent_run", run_id, record.mlflow_run_id, True)
+                    raise
+                renderer.close()
+                record.status = "failed" if record.exit_code else "succeeded"
+                record.finished, record.seconds = _now(), round(time.perf_counter() - t0, 3)
+                record.save()
+                if record.mlflow_run_id:
+                    closed = _tracking_call(lanes.closer(), settings, "close_parent_run", run_id, record.mlflow_run_id,
+                                            bool(record.exit_code), _record_files(record), {"mlops_wb.status": record.status})
+                    if "error" in closed and not record.exit_code:  # the store went away at the very end (a failed run keeps its reason)
+                        record.status, record.exit_code = "failed", closed["exit_code"]
+                        record.exit_reason = f"closing the MLflow parent run: {closed['error']}"
+                        record.save()
             finally:
-                _shutdown(km)
-        elif end_kernel:
-            end_kernel.discard()
-    return record
+                renderer.close()  # again when the loop was cut short: no thread outlives the run
+                lanes.close()
+                end_kernel = lanes.end
+                if progress:
+                    progress.close()
+            _alert(settings, record)
+            _send_alerts(settings, record)
+            if settings.dashboard.refresh and record.exit_code != InfraError.exit_code:  # after an infrastructure failure, rendering would meet it again
+                # imported here, not at the top: the dashboard needs the registry, MLflow and sklearn
+                from mlops_workbench.dashboard import refresh_dashboard
+                km = end_kernel.take() if end_kernel else None
+                try:
+                    refresh_dashboard(settings, OrphanSafeKernelManager, km)  # <reports>/dashboard.html; never fails the run
+                finally:
+                    _shutdown(km)
+            elif end_kernel:
+                end_kernel.discard()
+        return record
 
 # %% ../nbs/14a_pipeline.ipynb #7a1c3e08
 def rerun_differences(

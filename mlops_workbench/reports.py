@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .core import BadInput, Settings, error_line, objective_card, write_atomic
+
+if typing.TYPE_CHECKING:
+    import pandas as pd  # imported where a table is drawn: reading and writing records needs no pandas
 
 # %% auto #0
 __all__ = ['figure_png', 'save_figure', 'png_data_uri', 'markdown_html', 'html_page', 'jsonable', 'moved_paths', 'Record',
@@ -209,6 +211,7 @@ def _cell(value: Any, digits: int) -> str:
             return ""
         small_or_large = abs(value) >= 1e4 or (value and abs(value) < 1e-3)
         return f"{value:.{digits}g}" if small_or_large else f"{value:.{digits}f}"
+    import pandas as pd
     return "" if value is None or value is pd.NA else str(value).replace("|", "\\|")
 
 def markdown_table(
