@@ -48,10 +48,11 @@ test: venv browser postgres java
 	@git diff --exit-code --stat -- mlops_workbench || (echo "nbdev-export changed the library: export and commit" && exit 1)
 	@test -z "$$(git status --porcelain --untracked-files=all -- mlops_workbench)" || (git status --short -- mlops_workbench && echo "untracked generated files" && exit 1)
 	@# the notebook tests run beside pytest (both are CPU-bound: side by side, no core waits for the other's last
-	@# tests); their output is printed after pytest's, and either failing fails the target
+	@# tests); their output is printed after pytest's, and either failing fails the target. Their pipeline runs
+	@# share one preloaded-kernels process, as each pytest worker's do (tests/conftest.py)
 	@mkdir -p .make
-	@echo "$(BIN)/nbdev-test --n-workers 1 > .make/nbdev-test.log (beside pytest)"
-	@$(BIN)/nbdev-test --n-workers 1 > .make/nbdev-test.log 2>&1 & notebooks=$$!; \
+	@echo "$(BIN)/python tools/with_preloaded.py $(BIN)/nbdev-test --n-workers 1 > .make/nbdev-test.log (beside pytest)"
+	@$(BIN)/python tools/with_preloaded.py $(BIN)/nbdev-test --n-workers 1 > .make/nbdev-test.log 2>&1 & notebooks=$$!; \
 	$(BIN)/pytest -q -n 3 --dist loadgroup --durations=25; tests=$$?; \
 	wait $$notebooks; nbs=$$?; echo "== nbdev-test (exit $$nbs)"; cat .make/nbdev-test.log; \
 	test $$tests -eq 0 && test $$nbs -eq 0

@@ -5,6 +5,7 @@
 # %% ../nbs/30_cli.ipynb #0dc605d1
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -403,7 +404,11 @@ def dashboard_command(host: str | None, port: int | None, token: str | None, sta
         click.echo(f"dashboard written to {render_static(settings, static, kernel)}")
         return
     check_bind(host or settings.dashboard.host, settings.dashboard.token if token is None else token)
-    serve_dashboard(settings, host, port, token)
+    from mlops_workbench.dashboard import KERNEL_MODULES
+    from mlops_workbench.pipeline import OrphanSafeKernelManager, PreloadedKernels
+    # the visitors' kernels die with the server, and are forked from one process that imported what they import
+    with contextlib.closing(PreloadedKernels("python3", settings.root, modules=KERNEL_MODULES)) as preloaded:
+        serve_dashboard(settings, host, port, token, kernel_manager_class=OrphanSafeKernelManager, preloaded=preloaded.path)
 
 # %% ../nbs/30_cli.ipynb #5c4e1003
 @cli.command("schedule")

@@ -26,12 +26,12 @@ from .runs import RunRecord, list_runs, runs_dir
 from .tracking import RetryingClient, store_exists
 
 # %% auto #0
-__all__ = ['TREND_LABELS', 'REPORTS', 'WIDGET_STATE', 'WIDGET_VIEW', 'WIDGET_MANAGER', 'COMM_MESSAGES', 'Champion',
-           'read_champion', 'DashboardData', 'load_dashboard', 'summary_view', 'metric_figure', 'quality_table',
-           'trend_view', 'drift_view', 'monitor_view', 'leaderboard_view', 'run_view', 'run_views', 'run_choices',
-           'report_links', 'history_view', 'packaged_dashboard', 'copy_dashboard_notebook', 'dashboard_notebook',
-           'wait_for_visitor', 'static_page', 'render_static', 'dashboard_cwd', 'refresh_dashboard', 'check_bind',
-           'voila_config', 'serve_dashboard']
+__all__ = ['TREND_LABELS', 'REPORTS', 'WIDGET_STATE', 'WIDGET_VIEW', 'WIDGET_MANAGER', 'COMM_MESSAGES', 'KERNEL_MODULES',
+           'Champion', 'read_champion', 'DashboardData', 'load_dashboard', 'summary_view', 'metric_figure',
+           'quality_table', 'trend_view', 'drift_view', 'monitor_view', 'leaderboard_view', 'run_view', 'run_views',
+           'run_choices', 'report_links', 'history_view', 'packaged_dashboard', 'copy_dashboard_notebook',
+           'dashboard_notebook', 'wait_for_visitor', 'static_page', 'render_static', 'dashboard_cwd',
+           'refresh_dashboard', 'check_bind', 'voila_config', 'serve_dashboard']
 
 # %% ../nbs/16_dashboard.ipynb #e0e09d62
 @dataclass
@@ -479,6 +479,10 @@ def check_bind(
                        "(--token or [dashboard] token), so that only those given it can see the dashboard")
 
 # %% ../nbs/16_dashboard.ipynb #3da30887
+KERNEL_MODULES = ("ipykernel.kernelapp", "mlops_workbench.dashboard", "mlops_workbench.steps", "mlops_workbench.widgets",
+                  "matplotlib.figure", "mlflow.tracking", "mlflow.store.tracking.sqlalchemy_store",
+                  "mlflow.store.model_registry.sqlalchemy_store", "voila.utils")  # what a dashboard kernel imports
+
 _BUSY = ("<p class='mlops-wb-busy'>The dashboard is busy: {visitors} visitor(s) are using it, the most it serves at once "
          "([dashboard] max_kernels = {cap}). Please try again in a minute.</p>")
 
@@ -486,8 +490,8 @@ _BUSY = ("<p class='mlops-wb-busy'>The dashboard is busy: {visitors} visitor(s) 
 def _voila_classes() -> tuple[type, type, type]:
     "Voila's kernel manager, page handler and application, extended with the cap (built once, on first use)."
     import tornado.web
-    from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
-    from traitlets import Integer
+    from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager, ServerKernelManager
+    from traitlets import Any, Integer, Unicode
     from voila.app import Voila
     from voila.tornado.handler import TornadoVoilaHandler
 
@@ -495,11 +499,24 @@ def _voila_classes() -> tuple[type, type, type]:
         "Counts visitors; keeps visitors' kernels and the preheated pool within `max_kernels`; passes only comm messages."
         max_kernels = Integer(4, config=True, help="kernels at most, the preheated pool included")
         pool_size = Integer(1, config=True, help="preheated kernels kept ready while under the cap")
+        kernel_base = Any(None, allow_none=True, config=True,
+                          help="a kernel manager class mixed into each kernel's, e.g. `pipeline.OrphanSafeKernelManager`")
+        preloaded = Unicode("", config=True, help="the socket of the `pipeline.PreloadedKernels` kernels are forked from")
 
         def __init__(self, **kwargs: typing.Any):
             super().__init__(**kwargs)
             self.allowed_message_types = list(COMM_MESSAGES)  # Voila's list also lets a page shut its kernel down
             self.visitors = 0
+            if self.kernel_base is not None:
+                kind = type("VisitorKernelManager", (self.kernel_base, ServerKernelManager), {})
+
+                def create(**options: typing.Any) -> ServerKernelManager:
+                    if self.shared_context:
+                        options.setdefault("context", self.context)
+                    km = kind(**options)
+                    km.preloaded = self.preloaded
+                    return km
+                self.kernel_manager_factory = create
 
         def resize_pool(self) -> None:
             "Keep the pool within what the cap leaves, and refill it when there is room."
@@ -556,6 +573,8 @@ def voila_config(
     port: int,  # the port
     token: str,  # the token visitors must give ("" for none: loopback only)
     max_kernels: int,  # kernels at most, the preheated pool included
+    kernel_manager_class: type | None = None,  # mixed into each kernel's manager (e.g. `pipeline.OrphanSafeKernelManager`)
+    preloaded: str = "",  # the socket of a `pipeline.PreloadedKernels` process to fork the kernels from ("": none)
 ) -> typing.Any:
     "The traitlets configuration of the dashboard's Voila server (checked by `check_bind` first)."
     from traitlets.config import Config
@@ -580,6 +599,7 @@ def voila_config(
     c[manager.__name__].max_kernels = max_kernels
     c[manager.__name__].cull_idle_timeout = 600  # a visitor whose page died without saying so frees the slot
     c[manager.__name__].cull_interval = 60
+    c[manager.__name__].kernel_base, c[manager.__name__].preloaded = kernel_manager_class, preloaded
     c.VoilaKernelManager.default_env_variables = {} if _loopback(host) or host in ("0.0.0.0", "::") else {"VOILA_APP_IP": host}
     return c
 
@@ -590,11 +610,14 @@ def serve_dashboard(
     token: str | None = None,  # default: [dashboard] token
     max_kernels: int | None = None,  # default: [dashboard] max_kernels
     start: bool = True,  # serve until stopped; False: return the configured server, not started
+    kernel_manager_class: type | None = None,  # see `voila_config`
+    preloaded: str = "",  # see `voila_config`
 ) -> typing.Any:
     "Serve the dashboard notebook with Voila (copied into the project's notebooks/ first if it has none)."
     d = settings.dashboard
     host, port = host or d.host, port or d.port
-    config = voila_config(settings, host, port, d.token if token is None else token, max_kernels or d.max_kernels)
+    config = voila_config(settings, host, port, d.token if token is None else token, max_kernels or d.max_kernels,
+                          kernel_manager_class, preloaded)
     notebook = settings.root / "notebooks" / "dashboard.ipynb"
     if copy_dashboard_notebook(settings.root) is not None:
         logging.getLogger("mlops_workbench").warning("copied the packaged dashboard notebook to %s", notebook)

@@ -61,9 +61,9 @@ from .tracking import Tracker, close_leftover_runs, store_exists
 # %% auto #0
 __all__ = ['RESERVED_PARAMETERS', 'PRELOADED_MODULES', 'PRELOADED_KERNELS_ENV', 'DASHBOARD', 'BESIDE', 'SIDE_NICENESS',
            'packaged_stage', 'stage_notebooks', 'declared_parameters', 'coerce_parameter', 'stage_parameters',
-           'OrphanSafeKernelManager', 'forked_pid', 'PreloadedKernels', 'warm_up_code', 'start_kernel', 'reset_code',
-           'WarmKernel', 'notebook_html', 'HtmlRenderer', 'execute_stage', 'Progress', 'run_alerts', 'stage_lanes',
-           'run_pipeline', 'rerun_differences', 'rerun_pipeline']
+           'OrphanSafeKernelManager', 'shared_modules', 'forked_pid', 'PreloadedKernels', 'warm_up_code',
+           'start_kernel', 'reset_code', 'WarmKernel', 'notebook_html', 'HtmlRenderer', 'execute_stage', 'Progress',
+           'run_alerts', 'stage_lanes', 'run_pipeline', 'rerun_differences', 'rerun_pipeline']
 
 # %% ../nbs/14a_pipeline.ipynb #0d621dc1
 RESERVED_PARAMETERS: tuple[str, ...] = ("settings_path", "run_dir", "interactive", "parent_run_id")
@@ -239,8 +239,12 @@ def kernel(request, fds):
         os.kill(os.getpid(), signal.SIGKILL)
     threading.Thread(target=watch, daemon=True).start()
     sys.argv = ["ipykernel_launcher", *request["argv"][3:]]
-    from ipykernel import kernelapp
-    kernelapp.launch_new_instance()
+    from ipykernel.kernelapp import IPKernelApp
+    app = IPKernelApp.instance()
+    app.initialize()
+    if "ipywidgets" in sys.modules:  # imported before there was a kernel: its comm targets, as its import would register them
+        sys.modules["ipywidgets"].register_comm_target()
+    app.start()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
@@ -318,6 +322,12 @@ os._exit(0)
 PRELOADED_MODULES = ("ipykernel.kernelapp", "mlops_workbench.steps", "mlflow.tracking", "mlflow.store.tracking.sqlalchemy_store",
                      "mlflow.store.model_registry.sqlalchemy_store")  # what every stage kernel imports (the store: SQLite's by default)
 PRELOADED_KERNELS_ENV = "MLOPS_WORKBENCH_PRELOADED_KERNELS"  # the socket of a shared `PreloadedKernels` (see `for_run`)
+
+def shared_modules() -> tuple[str, ...]:
+    "What a shared `PreloadedKernels` may import: `PRELOADED_MODULES`, then what stages and the run's snapshot import as they run."
+    # a run's own process leaves these to its kernels: its first stage would wait for them
+    from mlops_workbench.steps import LAZY_IMPORTS
+    return (*PRELOADED_MODULES, *sorted({name for names in LAZY_IMPORTS.values() for name in names}), "mlops_workbench.dashboard")
 
 def forked_pid(
     connection_file: str,  # a kernel's connection file

@@ -37,13 +37,11 @@ def preloaded_kernels():
     saves the seconds of imports a process of its own would cost. The fault tests strip it from the environment
     they give their runs, which then start their own, as a run does by default.
 
-    It also imports what the stages import only as they run (`steps.LAZY_IMPORTS`) and the dashboard: a run's
-    own preloaded process leaves those to its kernels, since its first stage would wait for them; a process
-    that imports them once for the whole session saves them in every kernel."""
-    from mlops_workbench.pipeline import PRELOADED_MODULES, PreloadedKernels
-    from mlops_workbench.steps import LAZY_IMPORTS
-    later = sorted({name for names in LAZY_IMPORTS.values() for name in names})
-    with PreloadedKernels(modules=(*PRELOADED_MODULES, *later, "mlops_workbench.dashboard")) as shared:
+    It also imports what the stages import only as they run (`shared_modules`): a run's own preloaded process
+    leaves those to its kernels, since its first stage would wait for them; a process that imports them once
+    for the whole session saves them in every kernel."""
+    from mlops_workbench.pipeline import PreloadedKernels, shared_modules
+    with PreloadedKernels(modules=shared_modules()) as shared:
         yield shared
 
 

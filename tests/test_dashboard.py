@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 import mlflow
+import psutil
 import pytest
 from conftest import BIN, CHROMIUM, CHROMIUM_ARGS, _free_port
 
@@ -156,6 +157,10 @@ def test_dashboard_shows_mlflow_and_the_run_records_and_answers_the_run_picker(p
     assert want["trained"] in shown(page, ".mlops-wb-champion")
     assert "validation FAILED: 3 error(s)" in shown(page, ".mlops-wb-last-run")  # the planted batch's reason
     pick_other_run(page, project)
+    tree = psutil.Process(server.proc.pid).children(recursive=True)  # the visitor's kernel is running
+    preloaded = [p for p in tree if p.ppid() == server.proc.pid and "mlops_workbench.dashboard" in p.cmdline()]
+    assert len(preloaded) == 1 and preloaded[0].children()  # the server's preloaded process, and the kernels it forked
+    assert not [p.pid for p in tree if p.cmdline()[1:3] == ["-m", "ipykernel_launcher"]]  # no kernel started anew
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
     assert (tmp_path / "dashboard.png").stat().st_size > 10_000
     html = page.content()
@@ -179,7 +184,6 @@ def open_offline(browser, page_file: Path):
 
 def wait_preheated(server: Server) -> None:
     "Wait until the pool's kernel has rendered the notebook: its CPU at rest for a second (Voila logs nothing then)."
-    import psutil
     used = None
     for _ in range(240):
         total = 0.0

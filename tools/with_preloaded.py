@@ -1,0 +1,18 @@
+"""Run a command with one preloaded-kernels process that every pipeline run it starts shares.
+
+`make test` runs the notebook tests through it: their runs fork their stage kernels from one process that
+imported ipykernel, the steps, MLflow and what the stages import as they run, once, instead of one such
+process per run (`pipeline.PreloadedKernels`, `pipeline.shared_modules`).
+Usage: python tools/with_preloaded.py COMMAND [ARGS...]
+"""
+
+import subprocess
+import sys
+
+from mlops_workbench.pipeline import PreloadedKernels, shared_modules
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__.strip().splitlines()[-1])
+    with PreloadedKernels(modules=shared_modules()):
+        sys.exit(subprocess.call(sys.argv[1:]))
