@@ -385,6 +385,7 @@ class PreloadedKernels:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        "Stop sharing it: the environment as it was before the block, the process stopped."
         if self._saved is None:
             os.environ.pop(PRELOADED_KERNELS_ENV, None)
         else:
