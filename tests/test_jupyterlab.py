@@ -91,6 +91,19 @@ DONE_OR_LOST = """() => {
 }"""
 
 
+def kernel_connected(lab, stage: str, timeout: float = 120) -> None:
+    "Wait until the server says the stage notebook's kernel is idle with the page's websocket connected."
+    base, token, _, log_path = lab
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{base}/api/sessions?token={token}", timeout=10) as response:
+            kernels = [s["kernel"] for s in json.load(response) if s["path"].endswith(f"{stage}.ipynb")]
+        if any(k["connections"] > 0 and k["execution_state"] == "idle" for k in kernels):
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"{stage}: no connected, idle kernel in {timeout:g} s\n{log_path.read_text()[-3000:]}")
+
+
 def run_all(page, lab, stage: str, widget: str | None, timeout: float = 240_000):
     """Open a stage notebook in JupyterLab, Run All, wait for every cell to finish; assert no cell shows an error,
     the widget rendered and no "Loading widget..." is left. Returns the notebook panel's locator."""
@@ -100,7 +113,8 @@ def run_all(page, lab, stage: str, widget: str | None, timeout: float = 240_000)
     panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     try:
         panel.locator(".jp-Notebook-cell").first.wait_for(timeout=120_000)
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)  # its kernel is up
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+        kernel_connected(lab, stage)  # the indicator says idle before the kernel is: a Run All then is dropped
         for _ in range(4):  # Run > Run All Cells, as a user does; again if it never started or its run was lost
             dialog = page.locator(".jp-Dialog button", has_text="Select")
             if dialog.count():  # JupyterLab asked which kernel (its kernel list came late): the one proposed
