@@ -666,6 +666,8 @@ def execute_stage(
                 kernel.km, km = km, None  # alive and idle: the next stage of its lane reuses it (`WarmKernel.reuse`)
             return 0, "", None
         except papermill.PapermillExecutionError as e:
+            if kernel is not None and kernel.keep:  # a cell raised in a kernel alive and idle: it can end the run
+                kernel.km, km = km, None
             known = error_type(e.ename).__name__ == e.ename
             message = error_line(str(e.evalue)) if known else f"{e.ename}: {error_line(str(e.evalue))}".rstrip(": ")
             return error_type(e.ename).exit_code, message, e.exec_count
