@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+# nbformat's jsonschema builds an IRI grammar when imported (seconds of CPU in each pytest worker) for a string
+# format no notebook schema uses: blocked in the test processes, as `mlops-wb` blocks it (`cli.main`)
+sys.modules.setdefault("rfc3987_syntax", None)
+
 BIN = Path(sys.executable).parent
 MLOPS_WB = BIN / "mlops-wb"
 
@@ -43,6 +47,24 @@ def preloaded_kernels():
     from mlops_workbench.pipeline import PreloadedKernels, shared_modules
     with PreloadedKernels(modules=shared_modules()) as shared:
         yield shared
+
+
+def execute_notebook(notebook: str | os.PathLike, output: str | os.PathLike, cwd: str | os.PathLike | None = None,
+                     **kwargs):
+    """`papermill.execute_notebook` with `kernel_name="python3"`, in a real kernel forked from this worker's
+    preloaded process (`preloaded_kernels`), as a run's stage kernels are: a kernel started anew would spend
+    seconds importing what that process holds already. The kernel runs in `cwd` (default: this process's
+    folder) with this process's environment, and is shut down afterwards."""
+    import papermill
+
+    from mlops_workbench.pipeline import PRELOADED_KERNELS_ENV, start_kernel
+    cwd = Path(cwd or Path.cwd())
+    km = start_kernel("python3", cwd, preloaded=os.environ.get(PRELOADED_KERNELS_ENV, ""))
+    try:
+        return papermill.execute_notebook(str(notebook), str(output), kernel_name="python3", cwd=str(cwd), km=km,
+                                          progress_bar=False, **kwargs)
+    finally:
+        km.shutdown_kernel(now=True)
 
 
 @pytest.fixture

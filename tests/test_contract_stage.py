@@ -7,6 +7,7 @@ from pathlib import Path
 
 import papermill
 import pytest
+from conftest import execute_notebook
 from mlflow import MlflowClient
 
 from mlops_workbench.contract import load_contract
@@ -29,8 +30,8 @@ def _project(tmp_path: Path) -> Path:
 
 def _run(project: Path, run_dir: Path, **params):
     run_dir.mkdir(parents=True, exist_ok=True)
-    return papermill.execute_notebook(
-        str(STAGE), str(run_dir / "validate.ipynb"), kernel_name="python3", cwd=str(project), progress_bar=False,
+    return execute_notebook(
+        STAGE, run_dir / "validate.ipynb", project,
         parameters={"settings_path": str(project / "settings.ini"), "run_dir": str(run_dir), "interactive": False, **params})
 
 

@@ -8,7 +8,7 @@ import nbformat
 import pandas as pd
 import papermill
 import pytest
-from conftest import run_in_process
+from conftest import execute_notebook, run_in_process
 from mlflow import MlflowClient
 
 from mlops_workbench.core import load_settings
@@ -100,8 +100,8 @@ def outputs_of(nb) -> tuple[str, list[str]]:
 
 def test_the_explore_stage_runs_headless_and_writes_its_reports(project):
     run_dir = project / "reports" / "runs" / "r1"
-    executed = papermill.execute_notebook(
-        str(stage_notebook()), str(project / "explore.ipynb"), kernel_name="python3", progress_bar=False, cwd=str(project),
+    executed = execute_notebook(
+        stage_notebook(), project / "explore.ipynb", project,
         parameters={"settings_path": str(project / "settings.ini"), "run_dir": str(run_dir), "interactive": False})
     text, mimes = outputs_of(executed)
     out = run_dir / "explore"
@@ -129,8 +129,8 @@ def test_the_explore_stage_logs_a_nested_mlflow_run_under_the_pipeline_run(proje
     run_dir = project / "reports" / "runs" / "r2"
     with tracker.run("pipeline", tags={"mlops_wb.run_id": "r2"}) as pipeline:
         parent = pipeline.id
-        papermill.execute_notebook(
-            str(stage_notebook()), str(project / "explore.ipynb"), kernel_name="python3", progress_bar=False, cwd=str(project),
+        execute_notebook(
+            stage_notebook(), project / "explore.ipynb", project,
             parameters={"settings_path": str(project / "settings.ini"), "run_dir": str(run_dir), "interactive": False,
                         "parent_run_id": parent, "data_path": "data/odd.csv"})
     client = MlflowClient(settings.tracking.uri)
@@ -150,8 +150,8 @@ def test_the_explore_stage_logs_a_nested_mlflow_run_under_the_pipeline_run(proje
 
 
 def test_the_explore_stage_shows_the_explorer_when_interactive(project):
-    executed = papermill.execute_notebook(
-        str(stage_notebook()), str(project / "explore.ipynb"), kernel_name="python3", progress_bar=False, cwd=str(project),
+    executed = execute_notebook(
+        stage_notebook(), project / "explore.ipynb", project,
         parameters={"settings_path": str(project / "settings.ini"), "make_report": False})
     text, mimes = outputs_of(executed)
     assert "application/vnd.jupyter.widget-view+json" in mimes and "data:image/png" not in text
@@ -163,8 +163,8 @@ def test_the_explore_stage_shows_the_explorer_when_interactive(project):
 
 def test_the_explore_stage_refuses_an_unknown_target(project):
     with pytest.raises(papermill.PapermillExecutionError, match="DataError"):
-        papermill.execute_notebook(
-            str(stage_notebook()), str(project / "explore.ipynb"), kernel_name="python3", progress_bar=False,
+        execute_notebook(
+            stage_notebook(), project / "explore.ipynb",
             parameters={"settings_path": str(project / "settings.ini"), "target": "price", "interactive": False})
     executed = nbformat.read(project / "explore.ipynb", as_version=4)
     assert "target column 'price' not found" in "".join(

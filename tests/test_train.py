@@ -7,6 +7,7 @@ import mlflow
 import pandas as pd
 import papermill
 import pytest
+from conftest import execute_notebook
 from sklearn.datasets import load_breast_cancer
 
 from mlops_workbench.core import BadInput, DataError, load_settings
@@ -153,10 +154,8 @@ def project(tmp_path):
 def _stage(project, stage, **params):
     out = project / "runs" / "r1" / f"{stage}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
-    return papermill.execute_notebook(str(STAGES / f"{stage}.ipynb"), str(out), kernel_name="python3", cwd=str(project),
-                                      progress_bar=False, parameters={"settings_path": str(project / "settings.ini"),
-                                                                      "run_dir": str(project / "runs" / "r1"),
-                                                                      "interactive": False, **params})
+    return execute_notebook(STAGES / f"{stage}.ipynb", out, project, parameters={
+        "settings_path": str(project / "settings.ini"), "run_dir": str(project / "runs" / "r1"), "interactive": False, **params})
 
 
 def test_train_and_evaluate_stages_headless(project, monkeypatch):
