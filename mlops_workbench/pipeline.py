@@ -503,7 +503,7 @@ class WarmKernel:
         preloaded: str = "",  # the socket of a `PreloadedKernels` process to fork it from ("": started anew)
     ):
         self.km: OrphanSafeKernelManager | None = None
-        self.keep = keep
+        self.keep, self.preloaded = keep, preloaded
         with contextlib.suppress(Exception):  # a kernel that cannot start: the stage starts its own and reports why
             self.km = start_kernel(kernel_name, cwd, env, niceness, preloaded)
         self._start(warm_up)
@@ -657,7 +657,8 @@ def execute_stage(
     for attempt in range(1, retries + 2):
         km = kernel.take() if kernel is not None and attempt == 1 else None
         try:
-            km = km or start_kernel(kernel_name, cwd, env)
+            # a retry's kernel is forked from the same preloaded process as the first (started anew if it is gone)
+            km = km or start_kernel(kernel_name, cwd, env, preloaded=kernel.preloaded if kernel is not None else "")
             # the kernel runs in `cwd` already; papermill's own `cwd` would chdir this whole process, which two lanes share
             papermill.execute_notebook(str(notebook.resolve()), str(tmp.resolve()), parameters=dict(parameters),
                                        kernel_name=kernel_name, progress_bar=False, log_output=False,
