@@ -56,6 +56,7 @@ def execute_notebook(notebook: str | os.PathLike, output: str | os.PathLike, cwd
     seconds importing what that process holds already. The kernel runs in `cwd` (default: this process's
     folder) with this process's environment, and is shut down afterwards."""
     import papermill
+    from jupyter_core.utils import run_sync
 
     from mlops_workbench.pipeline import PRELOADED_KERNELS_ENV, start_kernel
     cwd = Path(cwd or Path.cwd())
@@ -64,7 +65,7 @@ def execute_notebook(notebook: str | os.PathLike, output: str | os.PathLike, cwd
         return papermill.execute_notebook(str(notebook), str(output), kernel_name="python3", cwd=str(cwd), km=km,
                                           progress_bar=False, **kwargs)
     finally:
-        km.shutdown_kernel(now=True)
+        run_sync(km.shutdown_kernel)(now=True)  # a coroutine: the kernel manager is asynchronous
 
 
 @pytest.fixture
