@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench docs lint clean venv browser postgres java check-clean nbtest pytest airflow-check widgets-bundle
+.PHONY: demo test tests-beside bench docs lint clean venv browser postgres java airflow-check widgets-bundle
 
 # uv installs the same requirements as pip in less than half the time (a cold install: about 80 s against 3 min);
 # pip takes over if uv cannot run here. --compile-bytecode, as pip does: where PYTHONDONTWRITEBYTECODE is set, a
@@ -47,16 +47,20 @@ test: venv browser postgres java
 	$(BIN)/nbdev-export
 	@git diff --exit-code --stat -- mlops_workbench || (echo "nbdev-export changed the library: export and commit" && exit 1)
 	@test -z "$$(git status --porcelain --untracked-files=all -- mlops_workbench)" || (git status --short -- mlops_workbench && echo "untracked generated files" && exit 1)
-	@# the notebook tests run beside pytest (both are CPU-bound: side by side, no core waits for the other's last
-	@# tests); their output is printed after pytest's, and either failing fails the target. Their pipeline runs
-	@# share one preloaded-kernels process, as each pytest worker's do (tests/conftest.py)
+	@# the pipeline runs of the pytest workers and of the notebook tests all fork their kernels from one
+	@# preloaded-kernels process (tools/with_preloaded.py, tests/conftest.py), which imports what they need once
 	@mkdir -p .make
-	@echo "$(BIN)/python tools/with_preloaded.py $(BIN)/nbdev-test --n-workers 1 > .make/nbdev-test.log (beside pytest)"
-	@$(BIN)/python tools/with_preloaded.py $(BIN)/nbdev-test --n-workers 1 > .make/nbdev-test.log 2>&1 & notebooks=$$!; \
+	@$(BIN)/python tools/with_preloaded.py $(MAKE) --no-print-directory tests-beside
+	$(BIN)/ruff check mlops_workbench tests benchmarks
+
+# part of `make test`: the notebook tests run beside pytest (both are CPU-bound: side by side, no core waits for the
+# other's last tests); their output is printed after pytest's, and either failing fails the target
+tests-beside:
+	@echo "$(BIN)/nbdev-test --n-workers 1 > .make/nbdev-test.log (beside pytest)"
+	@$(BIN)/nbdev-test --n-workers 1 > .make/nbdev-test.log 2>&1 & notebooks=$$!; \
 	$(BIN)/pytest -q -n 3 --dist loadgroup --durations=25; tests=$$?; \
 	wait $$notebooks; nbs=$$?; echo "== nbdev-test (exit $$nbs)"; cat .make/nbdev-test.log; \
 	test $$tests -eq 0 && test $$nbs -eq 0
-	$(BIN)/ruff check mlops_workbench tests benchmarks
 
 bench: venv
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b $(BENCH_ARGS) || exit 1; done

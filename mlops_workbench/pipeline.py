@@ -203,6 +203,13 @@ class OrphanSafeKernelManager(AsyncKernelManager):
             return True
         return False
 
+    def cleanup_connection_file(self) -> None:
+        "Remove the connection file, and the forked kernel's pid file beside it (its launcher cannot once it was killed)."
+        if self._connection_file_written:
+            with contextlib.suppress(OSError):
+                os.remove(self.connection_file + ".pid")
+        super().cleanup_connection_file()
+
 # %% ../nbs/14a_pipeline.ipynb #5f0e1a02
 _KERNEL_ZYGOTE = _PARENT_GUARD + """\
 import json, select, signal, socket, threading, traceback

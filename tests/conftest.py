@@ -43,8 +43,15 @@ def preloaded_kernels():
 
     It also imports what the stages import only as they run (`shared_modules`): a run's own preloaded process
     leaves those to its kernels, since its first stage would wait for them; a process that imports them once
-    for the whole session saves them in every kernel."""
-    from mlops_workbench.pipeline import PreloadedKernels, shared_modules
+    for the whole session saves them in every kernel.
+
+    `make test` starts one such process for all the workers and the notebook tests (`tools/with_preloaded.py`):
+    a worker given one in its environment uses it instead of starting its own."""
+    from mlops_workbench.pipeline import PRELOADED_KERNELS_ENV, PreloadedKernels, shared_modules
+    given = os.environ.get(PRELOADED_KERNELS_ENV, "")
+    if given and os.path.exists(given):
+        yield PreloadedKernels.for_run()  # borrowed: its owner stops it
+        return
     with PreloadedKernels(modules=shared_modules()) as shared:
         yield shared
 

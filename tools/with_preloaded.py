@@ -1,8 +1,8 @@
 """Run a command with one preloaded-kernels process that every pipeline run it starts shares.
 
-`make test` runs the notebook tests through it: their runs fork their stage kernels from one process that
-imported ipykernel, the steps, MLflow and what the stages import as they run, once, instead of one such
-process per run (`pipeline.PreloadedKernels`, `pipeline.shared_modules`).
+`make test` runs pytest's workers and the notebook tests through it: their runs fork their stage kernels from
+one process that imported ipykernel, the steps, MLflow and what the stages import as they run, once, instead
+of one such process per run or per pytest worker (`pipeline.PreloadedKernels`, `pipeline.shared_modules`).
 Usage: python tools/with_preloaded.py COMMAND [ARGS...]
 """
 
