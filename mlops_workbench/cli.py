@@ -401,7 +401,9 @@ def dashboard_command(host: str | None, port: int | None, token: str | None, sta
     from mlops_workbench.dashboard import check_bind, render_static, serve_dashboard
     settings = _load_project_settings(settings_path)
     if static is not None:
-        click.echo(f"dashboard written to {render_static(settings, static, kernel)}")
+        from mlops_workbench.pipeline import OrphanSafeKernelManager, snapshot_kernel
+        with snapshot_kernel(settings, kernel) as km:  # the kernel dies with this process (forked, if a preloaded one is shared)
+            click.echo(f"dashboard written to {render_static(settings, static, kernel, OrphanSafeKernelManager, km=km)}")
         return
     check_bind(host or settings.dashboard.host, settings.dashboard.token if token is None else token)
     from mlops_workbench.dashboard import KERNEL_MODULES

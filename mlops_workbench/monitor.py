@@ -123,8 +123,10 @@ def monitor(
     if settings.dashboard.refresh and (settings.project.reports / "dashboard.html").is_file():
         # imported here: rendering takes a kernel and seconds, only for a project that shares its dashboard
         from mlops_workbench.dashboard import refresh_dashboard
+        from mlops_workbench.pipeline import OrphanSafeKernelManager, snapshot_kernel
 
-        refresh_dashboard(settings)  # never fails the monitor: the record and the report are what count
+        with snapshot_kernel(settings) as km:  # the kernel dies with this process (forked, if a preloaded one is shared)
+            refresh_dashboard(settings, OrphanSafeKernelManager, km)  # never fails the monitor: the record and the report are what count
     return outputs
 
 # %% ../nbs/17b_monitor.ipynb #a52bc389

@@ -62,8 +62,9 @@ from .tracking import Tracker, close_leftover_runs, store_exists
 __all__ = ['RESERVED_PARAMETERS', 'PRELOADED_MODULES', 'PRELOADED_KERNELS_ENV', 'DASHBOARD', 'BESIDE', 'SIDE_NICENESS',
            'packaged_stage', 'stage_notebooks', 'declared_parameters', 'coerce_parameter', 'stage_parameters',
            'OrphanSafeKernelManager', 'shared_modules', 'forked_pid', 'PreloadedKernels', 'warm_up_code',
-           'start_kernel', 'reset_code', 'WarmKernel', 'notebook_html', 'HtmlRenderer', 'execute_stage', 'Progress',
-           'run_alerts', 'stage_lanes', 'run_pipeline', 'rerun_differences', 'rerun_pipeline']
+           'start_kernel', 'reset_code', 'WarmKernel', 'snapshot_kernel', 'notebook_html', 'HtmlRenderer',
+           'execute_stage', 'Progress', 'run_alerts', 'stage_lanes', 'run_pipeline', 'rerun_differences',
+           'rerun_pipeline']
 
 # %% ../nbs/14a_pipeline.ipynb #0d621dc1
 RESERVED_PARAMETERS: tuple[str, ...] = ("settings_path", "run_dir", "interactive", "parent_run_id")
@@ -594,6 +595,25 @@ def _shutdown(km: OrphanSafeKernelManager | None) -> None:
     if km is not None:
         with contextlib.suppress(Exception):
             run_sync(km.shutdown_kernel)(now=True)
+
+# %% ../nbs/14a_pipeline.ipynb #5f5d9937
+@contextlib.contextmanager
+def snapshot_kernel(
+    settings: Settings,  # the project's settings
+    kernel_name: str = "python3",  # the dashboard notebook's kernel
+) -> typing.Iterator[OrphanSafeKernelManager | None]:
+    "A running kernel for `dashboard.render_static` (`km`), forked from the shared preloaded process; None when none is shared."
+    shared = os.environ.get(PRELOADED_KERNELS_ENV, "")
+    km = None
+    if shared and os.path.exists(shared):
+        # imported when needed: the dashboard module needs MLflow
+        from mlops_workbench.dashboard import dashboard_cwd
+        with contextlib.suppress(Exception):  # a kernel that would not start: the rendering tries one of its own
+            km = start_kernel(kernel_name, dashboard_cwd(settings), preloaded=shared)
+    try:
+        yield km
+    finally:
+        _shutdown(km)
 
 # %% ../nbs/14a_pipeline.ipynb #8bc4af90
 def notebook_html(
