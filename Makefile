@@ -49,13 +49,13 @@ test: venv browser postgres java
 	@test -z "$$(git status --porcelain --untracked-files=all -- mlops_workbench)" || (git status --short -- mlops_workbench && echo "untracked generated files" && exit 1)
 	@# the pipeline runs of the pytest workers and of the notebook tests all fork their kernels from one
 	@# preloaded-kernels process (tools/with_preloaded.py, tests/conftest.py), which imports what they need once
-	@mkdir -p .make
 	@$(BIN)/python tools/with_preloaded.py $(MAKE) --no-print-directory tests-beside
 	$(BIN)/ruff check mlops_workbench tests benchmarks
 
 # part of `make test`: the notebook tests run beside pytest (both are CPU-bound: side by side, no core waits for the
 # other's last tests); their output is printed after pytest's, and either failing fails the target
 tests-beside:
+	@mkdir -p .make
 	@echo "$(BIN)/nbdev-test --n-workers 1 > .make/nbdev-test.log (beside pytest)"
 	@$(BIN)/nbdev-test --n-workers 1 > .make/nbdev-test.log 2>&1 & notebooks=$$!; \
 	$(BIN)/pytest -q -n 3 --dist loadgroup --durations=25; tests=$$?; \
