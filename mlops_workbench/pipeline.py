@@ -370,6 +370,13 @@ class PreloadedKernels:
                 time.sleep(0.005)
             self.path = path if os.path.exists(path) else ""
 
+    @staticmethod
+    def _shared(kernel_name: str) -> str:
+        "The socket of the shared process `PRELOADED_KERNELS_ENV` names, if it is there and can fork `kernel_name`; else \"\"."
+        shared = os.environ.get(PRELOADED_KERNELS_ENV, "")
+        ok = shared and os.path.exists(shared) and sys.platform.startswith("linux") and _forkable(kernel_name)
+        return shared if ok else ""
+
     @classmethod
     def for_run(
         cls,
@@ -378,8 +385,8 @@ class PreloadedKernels:
         env: Mapping[str, str] | None = None,  # environment variables added during its imports
     ) -> PreloadedKernels:
         "A run's: the shared process `PRELOADED_KERNELS_ENV` names, while its socket is there, else one of the run's own."
-        shared = os.environ.get(PRELOADED_KERNELS_ENV, "")
-        if shared and os.path.exists(shared) and sys.platform.startswith("linux") and _forkable(kernel_name):
+        shared = cls._shared(kernel_name)
+        if shared:
             borrowed = cls.__new__(cls)
             borrowed.path, borrowed.proc, borrowed.folder = shared, None, ""  # `close` leaves it to its owner
             return borrowed
@@ -603,9 +610,9 @@ def snapshot_kernel(
     kernel_name: str = "python3",  # the dashboard notebook's kernel
 ) -> typing.Iterator[OrphanSafeKernelManager | None]:
     "A running kernel for `dashboard.render_static` (`km`), forked from the shared preloaded process; None when none is shared."
-    shared = os.environ.get(PRELOADED_KERNELS_ENV, "")
+    shared = PreloadedKernels._shared(kernel_name)
     km = None
-    if shared and os.path.exists(shared):
+    if shared:
         # imported when needed: the dashboard module needs MLflow
         from mlops_workbench.dashboard import dashboard_cwd
         with contextlib.suppress(Exception):  # a kernel that would not start: the rendering tries one of its own
