@@ -168,7 +168,21 @@ if os.getppid() != int(sys.argv[1]):  # the parent died before the line above
     os._exit(1)
 """
 
-_DIE_WITH_PARENT = _PARENT_GUARD + "os.execvp(sys.argv[2], sys.argv[2:])\n"
+_NICE_SESSION = """\
+def nice_session(n):
+    "Lower the process's priority by n, and its session's when it leads one (Linux's autogroup, which weighs sessions first)."
+    if not n:
+        return
+    os.nice(n)
+    if os.getsid(0) == os.getpid():  # a session of its own, as jupyter_client starts kernels: never the run's
+        try:
+            with open("/proc/self/autogroup", "w") as f:
+                f.write(str(n))
+        except OSError:  # no autogroup scheduling here
+            pass
+"""
+
+_DIE_WITH_PARENT = _PARENT_GUARD + _NICE_SESSION + "nice_session(int(sys.argv[2]))\nos.execvp(sys.argv[3], sys.argv[3:])\n"
 
 class OrphanSafeKernelManager(AsyncKernelManager):
     "A kernel manager whose local kernels die with the process that started them, even when it is SIGKILLed (Linux)."
@@ -180,23 +194,27 @@ class OrphanSafeKernelManager(AsyncKernelManager):
         self,
         extra_arguments: list[str] | None = None,  # further arguments for the kernel
     ) -> list[str]:
-        "The kernel's command, started through `_DIE_WITH_PARENT` (and `nice`), or forked (`_FORKED_KERNEL`), on Linux for a kernel launched locally."
+        "The kernel's command, started through `_DIE_WITH_PARENT` (at its niceness), or forked (`_FORKED_KERNEL`), on Linux for a kernel launched locally."
         cmd = super().format_kernel_cmd(extra_arguments)
         if not sys.platform.startswith("linux") or not isinstance(self.provisioner, LocalProvisioner):
             return cmd
         if self.preloaded and cmd[1:3] == ["-m", "ipykernel_launcher"]:
             return [sys.executable, "-I", "-S", "-c", _FORKED_KERNEL, str(os.getpid()), self.preloaded, str(self.niceness), *cmd]
-        niced = ["nice", "-n", str(self.niceness)] if self.niceness else []
-        return [sys.executable, "-I", "-S", "-c", _DIE_WITH_PARENT, str(os.getpid()), *niced, *cmd]
+        return [sys.executable, "-I", "-S", "-c", _DIE_WITH_PARENT, str(os.getpid()), str(self.niceness), *cmd]
 
     def renice(
         self,
         niceness: int | None = None,  # the niceness the running kernel gets (default: this process's)
     ) -> bool:
-        "Give the running local kernel another niceness; whether it could (lowering it takes privileges)."
+        "Give the running local kernel another niceness, and its session (`nice_session`); whether it could (lowering it takes privileges)."
         with contextlib.suppress(Exception):
             mine = os.getpriority(os.PRIO_PROCESS, 0)
-            for pid in (self.provisioner.pid, *forked_pid(self.connection_file)):
+            pids = (self.provisioner.pid, *forked_pid(self.connection_file))
+            for pid in pids:  # the session's first: lowering it back to 0 takes no privileges
+                with contextlib.suppress(OSError):
+                    if os.getsid(pid) == pid:
+                        Path(f"/proc/{pid}/autogroup").write_text(str(0 if niceness is None else niceness - mine))
+            for pid in pids:
                 os.setpriority(os.PRIO_PROCESS, pid, mine if niceness is None else niceness)
             self.niceness = 0 if niceness is None else niceness - mine
             return True
@@ -210,7 +228,7 @@ class OrphanSafeKernelManager(AsyncKernelManager):
         super().cleanup_connection_file()
 
 # %% ../nbs/14a_pipeline.ipynb #5f0e1a02
-_KERNEL_ZYGOTE = _PARENT_GUARD + """\
+_KERNEL_ZYGOTE = _PARENT_GUARD + _NICE_SESSION + """\
 import json, select, signal, socket, threading, traceback
 if sys.path and sys.path[0] == "":
     del sys.path[0]  # as ipykernel_launcher: nothing is imported from the working folder
@@ -236,8 +254,7 @@ def kernel(request, fds):
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
-    if request["nice"]:
-        os.nice(request["nice"])
+    nice_session(request["nice"])
     launcher = os.pidfd_open(request["launcher"])
 
     def watch():  # the launcher jupyter_client sees as the kernel has ended: so does the kernel
@@ -282,7 +299,7 @@ while True:
     conn.close()
 """
 
-_FORKED_KERNEL = _PARENT_GUARD + """\
+_FORKED_KERNEL = _PARENT_GUARD + _NICE_SESSION + """\
 import json, select, signal, socket, time
 nice, cmd, pid = int(sys.argv[3]), sys.argv[4:], 0
 try:
@@ -297,8 +314,8 @@ except TimeoutError:  # it may have forked the kernel all the same: a second one
 except Exception:
     pass
 if not pid:  # no preloaded process: the kernel's own command
-    args = (["nice", "-n", str(nice)] if nice else []) + cmd
-    os.execvp(args[0], args)
+    nice_session(nice)
+    os.execvp(cmd[0], cmd)
 
 def relay(signum, frame):
     try:
