@@ -60,9 +60,9 @@ from .tracking import Tracker, close_leftover_runs, store_exists
 __all__ = ['RESERVED_PARAMETERS', 'PRELOADED_MODULES', 'PRELOADED_KERNELS_ENV', 'DASHBOARD', 'BESIDE', 'SIDE_NICENESS',
            'packaged_stage', 'stage_notebooks', 'declared_parameters', 'coerce_parameter', 'stage_parameters',
            'OrphanSafeKernelManager', 'shared_modules', 'forked_pid', 'PreloadedKernels', 'warm_up_code',
-           'start_kernel', 'reset_code', 'WarmKernel', 'snapshot_kernel', 'notebook_html', 'HtmlRenderer',
-           'execute_stage', 'Progress', 'run_alerts', 'stage_lanes', 'run_pipeline', 'rerun_differences',
-           'rerun_pipeline']
+           'start_kernel', 'reset_code', 'WarmKernel', 'snapshot_kernel', 'notebook_html', 'warm_exporter',
+           'HtmlRenderer', 'execute_stage', 'Progress', 'run_alerts', 'stage_lanes', 'run_pipeline',
+           'rerun_differences', 'rerun_pipeline']
 
 # %% ../nbs/14a_pipeline.ipynb #0d621dc1
 RESERVED_PARAMETERS: tuple[str, ...] = ("settings_path", "run_dir", "interactive", "parent_run_id")
@@ -652,14 +652,24 @@ def notebook_html(
     body, _ = exporter.from_filename(str(notebook))
     return write_atomic(dest, body)
 
+def warm_exporter() -> typing.Any:
+    "An `nbconvert.HTMLExporter` (`lab` template) that has rendered a small notebook: its first page would take a second more."
+    import nbconvert
+    import nbformat
+    exporter = nbconvert.HTMLExporter(template_name="lab")
+    output = nbformat.v4.new_output("display_data", {"text/html": "<b>0</b>", "text/plain": "0"})
+    exporter.from_notebook_node(nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# 0"), nbformat.v4.new_code_cell("0", outputs=[output])]))
+    return exporter
+
 class HtmlRenderer:
     "Renders executed stage notebooks to HTML in one background thread, while the next stage runs."
 
     def __init__(self):
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="mlops-wb-html")
-        # seconds of imports, done while the first stage runs; then one exporter for every notebook of the run, as
+        # seconds of imports, done while the run's kernels start; then one exporter for every notebook of the run, as
         # nbconvert's own command does: its templates are compiled and its highlighters loaded once, not per notebook
-        self._exporter = self._pool.submit(lambda: __import__("nbconvert").HTMLExporter(template_name="lab"))
+        self._exporter = self._pool.submit(warm_exporter)
         self._pending: list[tuple[StageRecord, Future]] = []
 
     def submit(
@@ -1088,6 +1098,7 @@ def run_pipeline(
         with run_lock(settings, run_id, wait=float("inf") if wait else 1.0):
             run_dir.mkdir(parents=True, exist_ok=False)
             lanes = _Lanes(settings, notebooks, per_stage, kernel_name, retries, timeout, env, preloading)  # kernels warm up meanwhile
+            renderer = HtmlRenderer()  # its imports too
             record = RunRecord(run_id=run_id, project=settings.project.name, started=_now(), run_dir=str(run_dir),
                                parameters=dict(parameters or {}), tracking_uri=settings.tracking.uri,
                                code_version=code_version(settings.root), stages=[StageRecord(name) for name in notebooks],
@@ -1096,7 +1107,6 @@ def run_pipeline(
                                environment=record_environment(run_dir).name)
             record.save()
             t0 = time.perf_counter()
-            renderer = HtmlRenderer()
             try:
                 opened = _tracking_call(lanes.first, settings, "open_parent_run", f"pipeline {run_id}",
                                         {"mlops_wb.run_id": run_id, "mlops_wb.kind": "pipeline"})
