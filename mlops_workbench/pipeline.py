@@ -209,14 +209,15 @@ class OrphanSafeKernelManager(AsyncKernelManager):
         "Give the running local kernel another niceness, and its session (`nice_session`); whether it could (lowering it takes privileges)."
         with contextlib.suppress(Exception):
             mine = os.getpriority(os.PRIO_PROCESS, 0)
+            target = mine if niceness is None else niceness
             pids = (self.provisioner.pid, *forked_pid(self.connection_file))
             for pid in pids:  # the session's first: lowering it back to 0 takes no privileges
                 with contextlib.suppress(OSError):
                     if os.getsid(pid) == pid:
-                        Path(f"/proc/{pid}/autogroup").write_text(str(0 if niceness is None else niceness - mine))
+                        Path(f"/proc/{pid}/autogroup").write_text(str(target - mine))
             for pid in pids:
-                os.setpriority(os.PRIO_PROCESS, pid, mine if niceness is None else niceness)
-            self.niceness = 0 if niceness is None else niceness - mine
+                os.setpriority(os.PRIO_PROCESS, pid, target)
+            self.niceness = target - mine
             return True
         return False
 
