@@ -476,6 +476,7 @@ def evaluate(
     n_boot: int = 200,  # bootstrap resamples
     latency_repeats: int = 100,  # single-row predictions timed
     on_step: Callable[[str], None] | None = None,  # passed to `promote`
+    model_bytes: bytes | None = None,  # the model's skops file, when at hand (default: serialised here)
 ) -> Evaluation:
     "Score on the holdout, check the gates, write the card, log everything, promote last (see `Evaluation.check`)."
     o, m, target = settings.objective, settings.models, settings.data.target
@@ -490,7 +491,7 @@ def evaluate(
         trusted = trusted_modules(settings)
         champ = champion_score(tracker, settings.registered_model, X, y, o.primary_metric, trusted, row_hashes(holdout))
         versus = None if champ.rows is None or not champ.rows.any() else float(get_scorer(o.primary_metric)(model, X[champ.rows], y[champ.rows]))
-        data = dump_model(model)  # once: its size is a gate, and it is what MLflow logs
+        data = dump_model(model) if model_bytes is None else model_bytes  # once: its size is a gate, and it is what MLflow logs
         resources = resource_usage(model, X, trained.fit_seconds, latency_repeats, limit_ms=o.max_latency_ms, model_bytes=data)
         gates = check_gates(o, score, base, champ.score, resources, champ.error, versus, champ.basis())
         result = Evaluation(scores, gates, resources, base, (champ.version, champ.score), cal, cal_summary, champion_basis=champ.basis())

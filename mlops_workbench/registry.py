@@ -6,8 +6,10 @@ champion looked up, and promotion that moves the registry's aliases all or nothi
 # %% ../nbs/11_registry.ipynb #4525f09b
 from __future__ import annotations
 
+import hashlib
 import os
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,13 +52,27 @@ def _policy_check(
     where: str = "",  # a name for messages; "": return the refused types instead of raising
 ) -> tuple[list[str], list[str]]:
     "(every type skops would not load by default, those the policy refuses); with `where`, raise `DataError` on a refusal."
-    import skops.io
     allowed = TRUSTED_MODULES + tuple(m.rstrip(".") + "." for m in extra_modules)
-    found = skops.io.get_untrusted_types(data=data)  # one audit of the file: it takes a good part of a load
+    found = _audit(data)
     bad = [t for t in found if not t.startswith(allowed)]
     if bad and where:
         raise DataError(f"{where}: refusing to load untrusted types {', '.join(bad)}")
     return found, bad
+
+_AUDITS: OrderedDict[bytes, list[str]] = OrderedDict()  # the last few files' audits, by digest
+
+def _audit(
+    data: bytes,  # a skops-serialised model
+) -> list[str]:
+    "Every type in the file that skops would not load by default; audited once per file content (an audit takes a good part of a load)."
+    import skops.io
+    key = hashlib.blake2b(data, digest_size=16).digest()
+    if key not in _AUDITS:
+        _AUDITS[key] = skops.io.get_untrusted_types(data=data)
+        if len(_AUDITS) > 8:
+            _AUDITS.popitem(last=False)
+    _AUDITS.move_to_end(key)
+    return list(_AUDITS[key])
 
 def load_model_bytes(
     data: bytes,  # a skops-serialised model

@@ -331,6 +331,10 @@ def load_trained(
     run_dir: str | os.PathLike = "",  # the run's folder; "": <reports>/train/
 ) -> tuple[TrainOutputs, Any]:
     "What the train stage handed over, and its model loaded under the trust policy."
+    return _read_trained(settings, run_dir)[:2]
+
+def _read_trained(settings: Settings, run_dir: str | os.PathLike) -> tuple[TrainOutputs, Any, bytes]:
+    "`load_trained`, and the model file's bytes (what evaluation measures and logs: the file that was loaded)."
     from mlops_workbench.registry import load_model_bytes, trusted_modules  # see `LAZY_IMPORTS`
     folder = stage_dir(settings, run_dir, "train")
     if not (folder / "outputs.json").is_file():
@@ -341,7 +345,7 @@ def load_trained(
         data = model_file.read_bytes()
     except OSError as e:
         raise BadInput(f"{model_file}: cannot read the model ({error_line(e)})") from None
-    return trained, load_model_bytes(data, trusted_modules(settings), str(model_file))
+    return trained, load_model_bytes(data, trusted_modules(settings), str(model_file)), data
 
 def load_leaderboard(
     settings: Settings,  # the project's settings
@@ -391,14 +395,14 @@ def evaluate(
     from mlops_workbench.evaluate import evaluate as evaluate_model  # see `LAZY_IMPORTS`
     o, m, target = settings.objective, settings.models, settings.data.target
     folder = stage_dir(settings, run_dir, "evaluate")
-    trained, model = load_trained(settings, run_dir)
+    trained, model, model_bytes = _read_trained(settings, run_dir)
     data = load_project_data(settings, settings.data.train, target)
     if fingerprint(data) != trained.fingerprint:
         raise BadInput(f"{settings.data.train}: the data changed since the train stage ran (fingerprint differs); run train again")
     train_split, holdout = split_holdout(data, target, m.holdout_share, m.seed, o.task, where=str(settings.data.train))
     board = pd.read_csv(Path(trained.folder) / trained.leaderboard)
     result = evaluate_model(settings, model, trained, train_split, holdout, folder, Tracker.from_settings(settings),
-                            parent_run_id or None, board, n_bootstrap)
+                            parent_run_id or None, board, n_bootstrap, model_bytes=model_bytes)
     card = Path(result.card).read_text(encoding="utf-8")
     parts = [markdown_html(card), *(_img(p, p.stem) for p in result.plots)]
     outputs = EvaluateOutputs(
