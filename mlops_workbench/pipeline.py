@@ -964,11 +964,11 @@ class _Lanes:
         self.lanes = stage_lanes(self.order, settings.project.parallel_stages)
         tracking = store_exists(settings.tracking.uri)  # a store the run is creating at this moment is left alone
         gated, *beside = self.lanes
-        # by stage: warm for it, waiting. Each lane's first stage has one, the side lanes' niced; so has the gated
-        # lane's second, which warms up while the first runs instead of after it
+        # by stage: warm for it, waiting. Each lane's first stage has one, the side lanes' niced; so have the gated
+        # lane's next stages, which warm up while the first runs instead of after it: three kernels either way
         self.spare = {gated[0]: self._kernel(gated[0], tracking)}
         self.spare |= {lane[0]: self._kernel(lane[0], tracking, SIDE_NICENESS) for lane in beside}
-        self.spare |= {name: self._kernel(name, tracking) for name in gated[1:2]}
+        self.spare |= {name: self._kernel(name, tracking) for name in gated[1:2 if beside else 3]}
         self.first = self.spare[self.lanes[0][0]]  # the gated lane's: it opens the run's MLflow parent run
         self.claimed = set(self.spare)  # stages that have a kernel, waiting or running
         self.end: WarmKernel | None = None  # the kernel kept for the run's end: the parent run's closing, the snapshot
