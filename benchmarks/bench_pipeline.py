@@ -3,9 +3,11 @@ the same four steps called in one Python process.
 
 Both sides start a fresh process on a fresh copy of the demo project (the 344-row penguins data, its default
 settings), run explore, validate, train and evaluate with the same parameters under one MLflow parent run in the
-project's SQLite store, and are timed from process start to exit, imports included. Tuning is held to a fixed
-number of settings (`tuning_iterations`) on both sides, so the time budget's clock does not decide the work, and
-the latency gate's limit is lifted on both sides (a busy machine's one-row latency is not what is measured).
+project's SQLite store, and are timed from process start to exit, imports included. Both freeze their objects
+before they exit, as the `mlops-wb` script does, so the interpreter's last collections are left out on both
+sides. Tuning is held to a fixed number of settings (`tuning_iterations`) on both sides, so the time budget's
+clock does not decide the work, and the latency gate's limit is lifted on both sides (a busy machine's one-row
+latency is not what is measured).
 The overhead per stage compares like with like: `mlops-wb run` with one stage at a time
 (`[project] parallel_stages = false`) against the four steps one after another in one process; the difference,
 divided by four, is kernel starts and resets, papermill, rendering each executed notebook to HTML, the run
@@ -40,6 +42,8 @@ with Tracker.from_settings(settings).run("pipeline in-process", tags={"mlops_wb.
     steps.validate(settings, run_dir, parent.id).check()
     steps.train(settings, run_dir, parent.id, tuning_iterations=int(sys.argv[2]))
     steps.evaluate(settings, run_dir, parent.id).check()
+import gc
+gc.freeze()  # as the mlops-wb script does before it exits: neither side pays the interpreter's last collections
 """
 
 

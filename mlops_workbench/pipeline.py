@@ -366,20 +366,26 @@ class PreloadedKernels:
 
     def __init__(
         self,
-        kernel_name: str = "python3",  # the stages' Jupyter kernel: nothing is started unless it is this Python's ipykernel
+        kernel_name: str = "python3",  # the stages' Jupyter kernel: nothing is kept running unless it is this Python's ipykernel
         cwd: Path | None = None,  # the process's working folder
         env: Mapping[str, str] | None = None,  # environment variables added to this process's, during the imports
         modules: Sequence[str] = PRELOADED_MODULES,  # what it imports
     ):
         self.path, self.proc, self.folder = "", None, ""
-        if not sys.platform.startswith("linux") or not _forkable(kernel_name):
+        if not sys.platform.startswith("linux"):
             return
+        path = ""
         with contextlib.suppress(Exception):
             self.folder = tempfile.mkdtemp(prefix="mlops-wb-kernels-")
             path = os.path.join(self.folder, "fork")
             self.proc = subprocess.Popen([sys.executable, "-c", _KERNEL_ZYGOTE, str(os.getpid()), path, *modules],
                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                          cwd=cwd, env={**os.environ, **(env or {})})
+        if not _forkable(kernel_name):  # read as the process starts: its imports are what a run waits for
+            self.close()
+            self.proc, self.folder = None, ""
+            return
+        with contextlib.suppress(Exception):
             for _ in range(400):  # it listens before it imports: milliseconds
                 if os.path.exists(path) or self.proc.poll() is not None:
                     break

@@ -12,13 +12,12 @@ import io
 import json
 import math
 import os
+import sys
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from .core import BadInput, Settings, error_line, objective_card, write_atomic
 
@@ -80,6 +79,13 @@ def html_page(
             f"<style>{_STYLE}</style></head><body>{h1}{card}{body}</body></html>\n")
 
 # %% ../nbs/02_reports.ipynb #c9bf17bf
+def _numpy(
+    name: str,  # a numpy scalar type's name: bool_, integer, floating
+) -> tuple[type, ...]:
+    "The numpy type of this name; none when numpy was never imported, as then no value is one (reading records needs no numpy)."
+    np = sys.modules.get("numpy")
+    return (getattr(np, name),) if np is not None else ()
+
 def jsonable(
     obj: object,  # dicts, lists, numpy scalars, timestamps...
 ) -> object:
@@ -88,11 +94,11 @@ def jsonable(
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [jsonable(v) for v in obj]
-    if isinstance(obj, (bool, np.bool_)):
+    if isinstance(obj, (bool, *_numpy("bool_"))):
         return bool(obj)
-    if isinstance(obj, (int, np.integer)):
+    if isinstance(obj, (int, *_numpy("integer"))):
         return int(obj)
-    if isinstance(obj, (float, np.floating)):
+    if isinstance(obj, (float, *_numpy("floating"))):
         return None if not math.isfinite(obj) else float(obj)
     if obj is None or isinstance(obj, str):
         return obj
@@ -206,8 +212,8 @@ class TrainOutputs(StageOutputs):
 # %% ../nbs/02_reports.ipynb #1b5f6176
 def _cell(value: Any, digits: int) -> str:
     "One table cell as markdown text."
-    if isinstance(value, (float, np.floating)):
-        if np.isnan(value):
+    if isinstance(value, (float, *_numpy("floating"))):
+        if math.isnan(value):
             return ""
         small_or_large = abs(value) >= 1e4 or (value and abs(value) < 1e-3)
         return f"{value:.{digits}g}" if small_or_large else f"{value:.{digits}f}"

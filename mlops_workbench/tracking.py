@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import math
 import os
 import shutil
 import time
 import typing
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-
-import numpy as np
 
 from .core import InfraError, Settings, WorkbenchError, error_line, load_settings
 
@@ -93,8 +92,8 @@ class TrackedRun:
             return
         from mlflow.entities import Metric, Param, RunTag
         now = int(time.time() * 1000)
-        ms = [Metric(k, float(v), now, 0) for k, v in (metrics or {}).items() if v is not None and np.isfinite(v)]
-        ms += [Metric(k, float(v), now, i) for k, vs in (series or {}).items() for i, v in enumerate(vs) if np.isfinite(v)]
+        ms = [Metric(k, float(v), now, 0) for k, v in (metrics or {}).items() if v is not None and math.isfinite(v)]
+        ms += [Metric(k, float(v), now, i) for k, vs in (series or {}).items() for i, v in enumerate(vs) if math.isfinite(v)]
         ps = [Param(k, str(v)[:6000]) for k, v in (params or {}).items()]
         ts = [RunTag(k, str(v)[:5000]) for k, v in (tags or {}).items()]
         for i in range(0, max(len(ms), 1), 1000):
