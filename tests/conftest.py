@@ -1,6 +1,7 @@
 """Shared pytest fixtures: the real `mlops-wb` console script, run in a subprocess."""
 
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -17,6 +18,11 @@ sys.modules.setdefault("rfc3987_syntax", None)
 
 BIN = Path(sys.executable).parent
 MLOPS_WB = BIN / "mlops-wb"
+
+
+def pytest_unconfigure(config):
+    "The process ends after this: its objects frozen, the interpreter's last collections skip them, as `mlops-wb` does."
+    gc.freeze()
 
 
 # A run in these tests leaves <reports>/dashboard.html alone (`[dashboard] refresh`): rendering it takes a kernel and
