@@ -59,7 +59,7 @@ def _policy_check(
         raise DataError(f"{where}: refusing to load untrusted types {', '.join(bad)}")
     return found, bad
 
-_AUDITS: OrderedDict[bytes, list[str]] = OrderedDict()  # the last few files' audits, by digest
+_AUDITS: OrderedDict[bytes, list[str]] = OrderedDict()  # the last few files' audits, by digest, oldest first
 
 def _audit(
     data: bytes,  # a skops-serialised model
@@ -67,12 +67,12 @@ def _audit(
     "Every type in the file that skops would not load by default; audited once per file content (an audit takes a good part of a load)."
     import skops.io
     key = hashlib.blake2b(data, digest_size=16).digest()
-    if key not in _AUDITS:
-        _AUDITS[key] = skops.io.get_untrusted_types(data=data)
-        if len(_AUDITS) > 8:
+    found = _AUDITS.get(key)
+    if found is None:
+        found = _AUDITS[key] = skops.io.get_untrusted_types(data=data)
+        while len(_AUDITS) > 8:
             _AUDITS.popitem(last=False)
-    _AUDITS.move_to_end(key)
-    return list(_AUDITS[key])
+    return list(found)
 
 def load_model_bytes(
     data: bytes,  # a skops-serialised model
