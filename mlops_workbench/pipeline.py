@@ -374,23 +374,21 @@ class PreloadedKernels:
         self.path, self.proc, self.folder = "", None, ""
         if not sys.platform.startswith("linux"):
             return
-        path = ""
         with contextlib.suppress(Exception):
             self.folder = tempfile.mkdtemp(prefix="mlops-wb-kernels-")
             path = os.path.join(self.folder, "fork")
             self.proc = subprocess.Popen([sys.executable, "-c", _KERNEL_ZYGOTE, str(os.getpid()), path, *modules],
                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                          cwd=cwd, env={**os.environ, **(env or {})})
-        if not _forkable(kernel_name):  # read as the process starts: its imports are what a run waits for
+        if self.proc is None or not _forkable(kernel_name):  # the spec is read while the process imports
             self.close()
             self.proc, self.folder = None, ""
             return
-        with contextlib.suppress(Exception):
-            for _ in range(400):  # it listens before it imports: milliseconds
-                if os.path.exists(path) or self.proc.poll() is not None:
-                    break
-                time.sleep(0.005)
-            self.path = path if os.path.exists(path) else ""
+        for _ in range(400):  # it listens before it imports: milliseconds
+            if os.path.exists(path) or self.proc.poll() is not None:
+                break
+            time.sleep(0.005)
+        self.path = path if os.path.exists(path) else ""
 
     @staticmethod
     def _shared(kernel_name: str) -> str:
