@@ -164,7 +164,8 @@ def run(pairs: tuple[str, ...], params_file: Path | None, stages: str | None, se
         timeout: int | None, retries: int, wait: bool, run_id: str | None, rerun_id: str | None, as_json: bool) -> None:
     "A production run: execute the stage notebooks headless, record the run; exit 1 if a check fails, 3 on a fault."
     from mlops_workbench.core import BadInput
-    from mlops_workbench.pipeline import Progress, rerun_pipeline, run_pipeline
+    from mlops_workbench.execute import Progress
+    from mlops_workbench.pipeline import rerun_pipeline, run_pipeline
     settings = _load_project_settings(settings_path)
     options = {"kernel_name": kernel, "retries": retries, "timeout": timeout, "wait": wait, "run_id": run_id,
                "progress": Progress()}
@@ -403,16 +404,16 @@ def profile_command(data: str, out: str | None, mode: str, sample: int | None, t
 def dashboard_command(host: str | None, port: int | None, token: str | None, static: Path | None,
                       settings_path: Path | None, kernel: str) -> None:
     "Serve the dashboard with Voila (127.0.0.1 by default), or write it once as a standalone file with --static."
-    from mlops_workbench.dashboard import check_bind, render_static, serve_dashboard
+    from mlops_workbench.dashboard import check_bind, dashboard_cwd, render_static, serve_dashboard
     settings = _load_project_settings(settings_path)
     if static is not None:
-        from mlops_workbench.pipeline import OrphanSafeKernelManager, snapshot_kernel
-        with snapshot_kernel(settings, kernel) as km:  # the kernel dies with this process (forked, if a preloaded one is shared)
+        from mlops_workbench.kernels import OrphanSafeKernelManager, shared_kernel
+        with shared_kernel(dashboard_cwd(settings), kernel) as km:  # the kernel dies with this process (forked, if a preloaded one is shared)
             click.echo(f"dashboard written to {render_static(settings, static, kernel, OrphanSafeKernelManager, km=km)}")
         return
     check_bind(host or settings.dashboard.host, settings.dashboard.token if token is None else token)
     from mlops_workbench.dashboard import KERNEL_MODULES
-    from mlops_workbench.pipeline import OrphanSafeKernelManager, PreloadedKernels
+    from mlops_workbench.kernels import OrphanSafeKernelManager, PreloadedKernels
     # the visitors' kernels die with the server, and are forked from one process that imported what they import
     with contextlib.closing(PreloadedKernels("python3", settings.root, modules=KERNEL_MODULES)) as preloaded:
         serve_dashboard(settings, host, port, token, kernel_manager_class=OrphanSafeKernelManager, preloaded=preloaded.path)

@@ -500,8 +500,8 @@ def _voila_classes() -> tuple[type, type, type]:
         max_kernels = Integer(4, config=True, help="kernels at most, the preheated pool included")
         pool_size = Integer(1, config=True, help="preheated kernels kept ready while under the cap")
         kernel_base = Any(None, allow_none=True, config=True,
-                          help="a kernel manager class mixed into each kernel's, e.g. `pipeline.OrphanSafeKernelManager`")
-        preloaded = Unicode("", config=True, help="the socket of the `pipeline.PreloadedKernels` kernels are forked from")
+                          help="a kernel manager class mixed into each kernel's, e.g. `kernels.OrphanSafeKernelManager`")
+        preloaded = Unicode("", config=True, help="the socket of the `kernels.PreloadedKernels` kernels are forked from")
 
         def __init__(self, **kwargs: typing.Any):
             super().__init__(**kwargs)
@@ -573,8 +573,8 @@ def voila_config(
     port: int,  # the port
     token: str,  # the token visitors must give ("" for none: loopback only)
     max_kernels: int,  # kernels at most, the preheated pool included
-    kernel_manager_class: type | None = None,  # mixed into each kernel's manager (e.g. `pipeline.OrphanSafeKernelManager`)
-    preloaded: str = "",  # the socket of a `pipeline.PreloadedKernels` process to fork the kernels from ("": none)
+    kernel_manager_class: type | None = None,  # mixed into each kernel's manager (e.g. `kernels.OrphanSafeKernelManager`)
+    preloaded: str = "",  # the socket of a `kernels.PreloadedKernels` process to fork the kernels from ("": none)
 ) -> typing.Any:
     "The traitlets configuration of the dashboard's Voila server (checked by `check_bind` first)."
     from traitlets.config import Config

@@ -52,7 +52,7 @@ class ParametersForm(WorkbenchWidget):
     ):
         super().__init__()
         # imported here: a stage kernel that never shows the form should not pay for papermill's imports
-        from mlops_workbench.pipeline import RESERVED_PARAMETERS, declared_parameters
+        from mlops_workbench.execute import RESERVED_PARAMETERS, declared_parameters
         self.notebook, self.on_run = Path(notebook), on_run
         self.path = Path(path) if path else self.notebook.with_suffix(".params.yaml")
         self.declared = {k: v for k, v in declared_parameters(self.notebook).items() if k not in RESERVED_PARAMETERS}
@@ -68,7 +68,7 @@ class ParametersForm(WorkbenchWidget):
 
     def values(self) -> dict[str, typing.Any]:
         "The values in the form, converted to their declared types (`BadInput` naming a wrong one)."
-        from mlops_workbench.pipeline import coerce_parameter
+        from mlops_workbench.execute import coerce_parameter
         return {name: coerce_parameter(name, field.value, self.declared[name]["type"], self.notebook.name)
                 for name, field in self.fields.items()}
 
@@ -99,7 +99,7 @@ class ParametersForm(WorkbenchWidget):
         parent_run_id: str = "",  # its MLflow parent run ("": none)
     ) -> ParametersForm:
         "The form of a stage notebook (the project's copy, else the packaged one), saving to `<project>/params/<stage>.yaml`."
-        from mlops_workbench.pipeline import stage_notebooks
+        from mlops_workbench.execute import stage_notebooks
         notebook = stage_notebooks(settings, [stage])[stage]
         on_run = (lambda **values: step(settings, run_dir, parent_run_id, **values)) if step else None
         return cls(notebook, on_run, settings.root / "params" / f"{stage}.yaml")

@@ -17,7 +17,7 @@ import yaml
 from croniter import croniter
 
 from .core import BadInput, Settings
-from .pipeline import stage_notebooks, stage_parameters
+from .execute import stage_notebooks, stage_parameters
 
 # %% auto #0
 __all__ = ['FORMATS', 'check_cron', 'run_arguments', 'cron_entry', 'airflow_dag', 'k8s_cronjob', 'schedule_entry']

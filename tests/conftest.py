@@ -53,7 +53,7 @@ def preloaded_kernels():
 
     `make test` starts one such process for all the workers and the notebook tests (`tools/with_preloaded.py`):
     a worker given one in its environment uses it instead of starting its own."""
-    from mlops_workbench.pipeline import PRELOADED_KERNELS_ENV, PreloadedKernels, shared_modules
+    from mlops_workbench.kernels import PRELOADED_KERNELS_ENV, PreloadedKernels, shared_modules
     given = os.environ.get(PRELOADED_KERNELS_ENV, "")
     if given and os.path.exists(given):
         yield PreloadedKernels.for_run()  # borrowed: its owner stops it
@@ -71,7 +71,7 @@ def execute_notebook(notebook: str | os.PathLike, output: str | os.PathLike, cwd
     import papermill
     from jupyter_core.utils import run_sync
 
-    from mlops_workbench.pipeline import PRELOADED_KERNELS_ENV, start_kernel
+    from mlops_workbench.kernels import PRELOADED_KERNELS_ENV, start_kernel
     cwd = Path(cwd or Path.cwd())
     km = start_kernel("python3", cwd, preloaded=os.environ.get(PRELOADED_KERNELS_ENV, ""))
     try:

@@ -24,7 +24,7 @@ from conftest import BIN, MLOPS_WB, NO_REFRESH
 from mlops_workbench.contract import infer_contract, save_contract
 from mlops_workbench.core import load_settings
 from mlops_workbench.data import demo_frame
-from mlops_workbench.pipeline import PRELOADED_KERNELS_ENV
+from mlops_workbench.kernels import PRELOADED_KERNELS_ENV
 from mlops_workbench.runs import load_run, lock_holder
 from mlops_workbench.tracking import Tracker
 

@@ -243,7 +243,7 @@ def test_exported_symbol_is_documented_typed_and_demonstrated(symbol):
 
 @pytest.mark.parametrize("stage", ["explore", "validate", "train", "evaluate"])
 def test_stage_notebook_declares_the_runner_parameters_and_ships_clean(stage):
-    from mlops_workbench.pipeline import declared_parameters, packaged_stage
+    from mlops_workbench.execute import declared_parameters, packaged_stage
 
     path = packaged_stage(stage)
     declared = declared_parameters(path)
