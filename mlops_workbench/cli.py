@@ -404,7 +404,7 @@ def profile_command(data: str, out: str | None, mode: str, sample: int | None, t
 def dashboard_command(host: str | None, port: int | None, token: str | None, static: Path | None,
                       settings_path: Path | None, kernel: str) -> None:
     "Serve the dashboard with Voila (127.0.0.1 by default), or write it once as a standalone file with --static."
-    from mlops_workbench.dashboard import check_bind, dashboard_cwd, render_static, serve_dashboard
+    from mlops_workbench.publish import check_bind, dashboard_cwd, render_static, serve_dashboard
     settings = _load_project_settings(settings_path)
     if static is not None:
         from mlops_workbench.kernels import OrphanSafeKernelManager, shared_kernel
@@ -412,8 +412,8 @@ def dashboard_command(host: str | None, port: int | None, token: str | None, sta
             click.echo(f"dashboard written to {render_static(settings, static, kernel, OrphanSafeKernelManager, km=km)}")
         return
     check_bind(host or settings.dashboard.host, settings.dashboard.token if token is None else token)
-    from mlops_workbench.dashboard import KERNEL_MODULES
     from mlops_workbench.kernels import OrphanSafeKernelManager, PreloadedKernels
+    from mlops_workbench.publish import KERNEL_MODULES
     # the visitors' kernels die with the server, and are forked from one process that imported what they import
     with contextlib.closing(PreloadedKernels("python3", settings.root, modules=KERNEL_MODULES)) as preloaded:
         serve_dashboard(settings, host, port, token, kernel_manager_class=OrphanSafeKernelManager, preloaded=preloaded.path)

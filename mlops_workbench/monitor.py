@@ -122,8 +122,8 @@ def monitor(
             f"served data drifted: {report.summary()}" if report.drifted else "")
     if settings.dashboard.refresh and (settings.project.reports / "dashboard.html").is_file():
         # imported here: rendering takes a kernel and seconds, only for a project that shares its dashboard
-        from mlops_workbench.dashboard import dashboard_cwd, refresh_dashboard
         from mlops_workbench.kernels import OrphanSafeKernelManager, shared_kernel
+        from mlops_workbench.publish import dashboard_cwd, refresh_dashboard
 
         with shared_kernel(dashboard_cwd(settings)) as km:  # the kernel dies with this process (forked, if a preloaded one is shared)
             refresh_dashboard(settings, OrphanSafeKernelManager, km)  # never fails the monitor: the record and the report are what count

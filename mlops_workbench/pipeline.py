@@ -212,8 +212,8 @@ class _Lanes:
         "The end kernel's working folder and warm-up: the dashboard's when the run refreshes it, else the project's folder and none."
         if not self.settings.dashboard.refresh:
             return self.settings.root, ""
-        # imported when needed: the dashboard module needs MLflow
-        from mlops_workbench.dashboard import dashboard_cwd, dashboard_notebook
+        # imported when needed: the publishing module needs MLflow
+        from mlops_workbench.publish import dashboard_cwd, dashboard_notebook
         return dashboard_cwd(self.settings), warm_up_code(dashboard_notebook(self.settings), DASHBOARD,
                                                           str(self.settings.source or ""))
 
@@ -371,7 +371,7 @@ def run_pipeline(
             _send_alerts(settings, record)
             if settings.dashboard.refresh and record.exit_code != InfraError.exit_code:  # after an infrastructure failure, rendering would meet it again
                 # imported here, not at the top: the dashboard needs the registry, MLflow and sklearn
-                from mlops_workbench.dashboard import refresh_dashboard
+                from mlops_workbench.publish import refresh_dashboard
                 km = end_kernel.take() if end_kernel else None
                 try:
                     refresh_dashboard(settings, OrphanSafeKernelManager, km)  # <reports>/dashboard.html; never fails the run

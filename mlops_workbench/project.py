@@ -11,10 +11,10 @@ import typing
 from pathlib import Path
 
 from .core import STAGES, BadInput, CheckFailed, load_settings, settings_text, write_atomic
-from .dashboard import copy_dashboard_notebook
 from .data import check_target, demo_batch, demo_frame, infer_task, load_data
 from .execute import packaged_stage, stage_notebooks
 from .pipeline import run_pipeline
+from .publish import copy_dashboard_notebook
 from .runs import RunRecord, StageRecord
 
 # %% auto #0

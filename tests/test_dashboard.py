@@ -263,7 +263,7 @@ def test_static_page_shows_what_a_projects_own_dashboard_may_add(browser, tmp_pa
     import nbclient
     import nbformat
 
-    from mlops_workbench.dashboard import static_page
+    from mlops_workbench.publish import static_page
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(OWN_WIDGETS)])
     nbclient.NotebookClient(notebook, kernel_name="python3", store_widget_state=True, timeout=300).execute()
     page_file = tmp_path / "own.html"
