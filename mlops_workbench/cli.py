@@ -117,27 +117,6 @@ def init(directory: Path, data: Path, target: str, task: str | None, batch: Path
         click.echo(f"created {ini}; edit [objective] there, then run `mlops-wb run` in {directory}")
 
 # %% ../nbs/30_cli.ipynb #39038c9a
-def _parse_parameters(pairs: tuple[str, ...], params_file: Path | None) -> dict:
-    "Merge `--params-file` (YAML or JSON mapping) and `-p NAME=VALUE` pairs; the pairs win."
-    import yaml
-
-    from mlops_workbench.core import BadInput, error_line
-    params = {}
-    if params_file is not None:
-        try:
-            loaded = yaml.safe_load(Path(params_file).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-            raise BadInput(f"{params_file}: cannot read parameters ({error_line(e)})") from None
-        if not isinstance(loaded, dict):
-            raise BadInput(f"{params_file}: parameters must be a mapping of name: value")
-        params.update(loaded)
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep:
-            raise BadInput(f"-p {pair}: expected NAME=VALUE")
-        params[name.strip()] = value
-    return params
-
 def _report_run(record, as_json: bool) -> None:
     "Print a run's outcome: where its reports are (the stages were shown as they ran), or its record as JSON."
     if as_json:
@@ -164,7 +143,7 @@ def run(pairs: tuple[str, ...], params_file: Path | None, stages: str | None, se
         timeout: int | None, retries: int, wait: bool, run_id: str | None, rerun_id: str | None, as_json: bool) -> None:
     "A production run: execute the stage notebooks headless, record the run; exit 1 if a check fails, 3 on a fault."
     from mlops_workbench.core import BadInput
-    from mlops_workbench.execute import Progress
+    from mlops_workbench.execute import Progress, given_parameters
     from mlops_workbench.pipeline import rerun_pipeline, run_pipeline
     settings = _load_project_settings(settings_path)
     options = {"kernel_name": kernel, "retries": retries, "timeout": timeout, "wait": wait, "run_id": run_id,
@@ -175,7 +154,7 @@ def run(pairs: tuple[str, ...], params_file: Path | None, stages: str | None, se
         record = rerun_pipeline(settings, rerun_id, **options)
     else:
         chosen = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
-        record = run_pipeline(settings, chosen, _parse_parameters(pairs, params_file), **options)
+        record = run_pipeline(settings, chosen, given_parameters(pairs, params_file), **options)
     _report_run(record, as_json)
     if record.rerun_of and not as_json:
         same = {k: {True: "identical", False: "DIFFERENT", None: "none"}[record.reproduced.get(k)]
@@ -430,10 +409,11 @@ def dashboard_command(host: str | None, port: int | None, token: str | None, sta
 def schedule_command(cron: str, fmt: str, pairs: tuple[str, ...], retries: int, image: str, claim: str,
                      settings_path: Path | None) -> None:
     "Print a crontab line, an Airflow DAG file or a Kubernetes CronJob that runs `mlops-wb run` on a schedule."
+    from mlops_workbench.execute import given_parameters
     from mlops_workbench.schedule import schedule_entry
     settings = _load_project_settings(settings_path)
     options = {"retries": retries, **({"image": image, "claim": claim} if fmt == "k8s" else {})}
-    click.echo(schedule_entry(settings, cron, fmt, _parse_parameters(pairs, None), **options), nl=False)
+    click.echo(schedule_entry(settings, cron, fmt, given_parameters(pairs), **options), nl=False)
 
 # %% ../nbs/30_cli.ipynb #f24b3f54
 def _serving_settings(settings_path: Path | None) -> Settings:

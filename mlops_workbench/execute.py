@@ -26,8 +26,8 @@ from .runs import StageRecord
 
 # %% auto #0
 __all__ = ['RESERVED_PARAMETERS', 'DASHBOARD', 'packaged_stage', 'stage_notebooks', 'declared_parameters', 'coerce_parameter',
-           'stage_parameters', 'warm_up_code', 'execute_stage', 'notebook_html', 'warm_exporter', 'HtmlRenderer',
-           'code_cells', 'Progress']
+           'stage_parameters', 'given_parameters', 'warm_up_code', 'execute_stage', 'notebook_html', 'warm_exporter',
+           'HtmlRenderer', 'code_cells', 'Progress']
 
 # %% ../nbs/14b_execute.ipynb #0d621dc1
 RESERVED_PARAMETERS: tuple[str, ...] = ("settings_path", "run_dir", "interactive", "parent_run_id")
@@ -121,6 +121,29 @@ def stage_parameters(
     return {stage: {name: coerce_parameter(name, value, params[name]["type"], notebooks[stage].name)
                     for name, value in given.items() if name in params}
             for stage, params in declared.items()}
+
+# %% ../nbs/14b_execute.ipynb #3e5523f2
+def given_parameters(
+    pairs: Sequence[str] = (),  # `NAME=VALUE` texts (`mlops-wb run -p`)
+    params_file: str | os.PathLike | None = None,  # a YAML or JSON mapping of name: value (`mlops-wb run --params-file`)
+) -> dict[str, typing.Any]:
+    "Merge a parameters file and `NAME=VALUE` pairs, the pairs winning; `BadInput` naming the file or the pair."
+    import yaml
+    params = {}
+    if params_file is not None:
+        try:
+            loaded = yaml.safe_load(Path(params_file).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+            raise BadInput(f"{params_file}: cannot read parameters ({error_line(e)})") from None
+        if not isinstance(loaded, dict):
+            raise BadInput(f"{params_file}: parameters must be a mapping of name: value")
+        params.update(loaded)
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise BadInput(f"-p {pair}: expected NAME=VALUE")
+        params[name.strip()] = value
+    return params
 
 # %% ../nbs/14b_execute.ipynb #1e6a3b9b
 DASHBOARD = "dashboard"  # the pseudo-stage of the snapshot a run refreshes at its end
