@@ -19,9 +19,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.calibration import calibration_curve
 from sklearn.metrics import get_scorer
 
+from mlops_workbench.diagnostics import (
+    calibration,
+    calibration_figure,
+    comparison_figure,
+    importances,
+    plot_kinds,
+    prediction_data,
+)
 from mlops_workbench.registry import (
     alias_version,
     dump_model,
@@ -35,15 +42,14 @@ from mlops_workbench.registry import (
 from .candidates import check_metrics, make_pipeline, parse_candidate, small_data_threads
 from .core import CheckFailed, Settings, code_version, error_line, objective_card, write_atomic
 from .data import row_hashes
-from .diagnostics import comparison_figure, importances, plot_kinds, prediction_data
 from .reports import TrainOutputs, html_page, markdown_html, markdown_table, save_figure
 from .tracking import Tracker
 from .train import fit_final, leaderboard_view
 
 # %% auto #0
-__all__ = ['BY_CONFUSION', 'confusion_scores', 'holdout_metrics', 'calibration', 'resource_usage', 'Gate', 'check_gates',
-           'failures', 'baseline_score', 'ChampionScore', 'champion_score', 'save_plots', 'model_card', 'card_html',
-           'Evaluation', 'evaluate']
+__all__ = ['BY_CONFUSION', 'confusion_scores', 'holdout_metrics', 'resource_usage', 'Gate', 'check_gates', 'failures',
+           'baseline_score', 'ChampionScore', 'champion_score', 'save_plots', 'model_card', 'card_html', 'Evaluation',
+           'evaluate']
 
 # %% ../nbs/12_evaluate.ipynb #95e374a5
 class _Replay(BaseEstimator):
@@ -155,31 +161,6 @@ def holdout_metrics(
         low, high = (np.nanquantile(boots, [alpha, 1 - alpha]) if boots else (np.nan, np.nan))
         out.append({"metric": m, "value": value, "ci_low": float(low), "ci_high": float(high), "n_boot": len(boots)})
     return pd.DataFrame(out)
-
-# %% ../nbs/12_evaluate.ipynb #28f8ddb7
-def calibration(
-    model: BaseEstimator,  # a fitted classifier with predict_proba
-    X: pd.DataFrame,  # holdout features
-    y: pd.Series,  # holdout target
-    bins: int = 10,  # probability bins
-) -> tuple[pd.DataFrame, dict[str, float]]:
-    "Reliability table (class, mean predicted, observed frequency, rows) and {brier, ece} over the holdout."
-    proba = np.asarray(model.predict_proba(X))
-    classes = list(model.classes_)
-    shown = classes[1:] if len(classes) == 2 else classes
-    rows, brier, ece = [], [], []
-    y = np.asarray(y)
-    for c in shown:
-        hit = (y == c).astype(float)
-        p = proba[:, classes.index(c)]
-        observed, predicted = calibration_curve(hit, p, n_bins=bins, strategy="uniform")
-        counts = np.histogram(p, bins=np.linspace(0, 1, bins + 1))[0]
-        counts = counts[counts > 0]
-        rows += [{"class": c, "mean_predicted": a, "observed": b, "rows": int(n)}
-                 for a, b, n in zip(predicted, observed, counts, strict=True)]
-        brier.append(float(np.mean((p - hit) ** 2)))
-        ece.append(float(np.sum(counts / len(y) * np.abs(observed - predicted))))
-    return pd.DataFrame(rows), {"brier": float(np.mean(brier)), "ece": float(np.mean(ece))}
 
 # %% ../nbs/12_evaluate.ipynb #f35d82d9
 def resource_usage(
@@ -321,18 +302,6 @@ def champion_score(
         return ChampionScore(str(version.version), None, error_line(e))
 
 # %% ../nbs/12_evaluate.ipynb #369aaed5
-def _calibration_figure(table: pd.DataFrame):
-    "Reliability diagram per class."
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(4.5, 3.8), layout="constrained")
-    ax = fig.subplots()
-    for c, part in table.groupby("class", sort=False):
-        ax.plot(part["mean_predicted"], part["observed"], marker="o", label=str(c))
-    ax.plot([0, 1], [0, 1], ls=":", c="grey")
-    ax.set(xlabel="mean predicted probability", ylabel="observed frequency", title="calibration")
-    ax.legend(fontsize="small")
-    return fig
-
 def save_plots(
     model: BaseEstimator,  # the fitted model
     X: pd.DataFrame,  # holdout features
@@ -350,7 +319,7 @@ def save_plots(
     data["importance"] = importances(model, X, y, metric, n_repeats=3, seed=seed)
     paths = [save_figure(comparison_figure({"holdout": data}, [kind]), folder / f"{kind}.png") for kind in plot_kinds(task)]
     if calibration_table is not None and len(calibration_table):
-        paths.append(save_figure(_calibration_figure(calibration_table), folder / "calibration.png"))
+        paths.append(save_figure(calibration_figure(calibration_table), folder / "calibration.png"))
     return paths
 
 # %% ../nbs/12_evaluate.ipynb #0bc7d181
