@@ -18,17 +18,17 @@ import pandas as pd
 
 from . import engine
 from .core import DataError
-from .data import column_not_found, infer_task, kind_of, source_of, source_statement
-from .distributions import EXTREME, QUANTILES, factor_stats, numeric_stats, sorted_quantiles
+from .data import column_not_found, kind_of, source_of, source_statement
+from .distributions import EXTREME, QUANTILES, factor_stats, numeric_stats
+from .relations import BINS, FEW_ROWS, prepare_target, relation
 from .reports import jsonable
 
 # %% auto #0
-__all__ = ['BINS', 'TOP', 'ID_LIKE_SHARE', 'SKEW_LIMIT', 'MANY_MISSING', 'LEAKAGE_LIMIT', 'CORRELATION_LIMIT', 'SAMPLE_ROWS',
-           'CORRELATION_COLUMNS', 'FEW_ROWS', 'FLAGS', 'THREAD_ROWS', 'EXACT_DISTINCT_ROWS', 'HLL_ERROR', 'Summary',
+__all__ = ['TOP', 'ID_LIKE_SHARE', 'SKEW_LIMIT', 'MANY_MISSING', 'LEAKAGE_LIMIT', 'CORRELATION_LIMIT', 'SAMPLE_ROWS',
+           'CORRELATION_COLUMNS', 'FLAGS', 'THREAD_ROWS', 'EXACT_DISTINCT_ROWS', 'HLL_ERROR', 'Summary',
            'quick_summary']
 
 # %% ../nbs/05_summary.ipynb #997a5251
-BINS = 20  # histogram bins, and the number of quantile bins used to relate a numeric column to the target
 TOP = 10  # most frequent values kept per column
 ID_LIKE_SHARE = 0.95  # a text or integer column whose values are (nearly) all distinct is ID-like
 SKEW_LIMIT = 3.0  # |skewness| above this is heavy skew
@@ -37,7 +37,6 @@ LEAKAGE_LIMIT = 0.95  # a column that alone explains this share of the target is
 CORRELATION_LIMIT = 0.95  # |Pearson r| from here on flags a pair of numeric columns
 SAMPLE_ROWS = 100_000  # relations to the target and correlations use a seeded row sample beyond this
 CORRELATION_COLUMNS = 100  # the correlations cover at most this many numeric columns, the first ones
-FEW_ROWS = 10  # fewer rows than this: the statistics say little
 
 # %% ../nbs/05_summary.ipynb #fdbe552c
 FLAGS: dict[str, tuple[str, str]] = {
@@ -94,140 +93,6 @@ def _column_flags(
     if not name.isascii():
         flags.append("non_ascii_name")
     return flags
-
-# %% ../nbs/05_summary.ipynb #43a55a3a
-def _groups(
-    x: np.ndarray | None,  # numeric values (NaN missing), or None for a factorised column
-    finite_sorted: np.ndarray | None,  # the column's finite values sorted (numeric columns)
-    codes: np.ndarray | None,  # factor codes, -1 missing (factorised columns)
-    bins: int = BINS,  # groups at most (plus one for missing/other)
-) -> tuple[np.ndarray, int]:
-    "Group index per row (equal-frequency bins or top levels; last group = missing/other) and the group count."
-    if codes is None:
-        if len(finite_sorted) == 0:
-            return np.full(len(x), 0), 1
-        edges = np.unique(np.asarray(sorted_quantiles(finite_sorted, tuple(np.linspace(0, 1, bins + 1)[1:-1]))))
-        g = np.searchsorted(edges, x, side="right")
-        g[~np.isfinite(x)] = len(edges) + 1
-        return g, len(edges) + 2
-    counts = np.bincount(codes[codes >= 0]) if (codes >= 0).any() else np.zeros(1, dtype=np.int64)
-    keep = np.argsort(-counts, kind="stable")[:bins]
-    lookup = np.full(len(counts) + 1, len(keep))
-    lookup[keep] = np.arange(len(keep))
-    return lookup[codes], len(keep) + 1  # code -1 maps to the last entry: "missing/other"
-
-def _lambda(
-    table: np.ndarray,  # groups x classes counts
-) -> float:
-    "Goodman and Kruskal's lambda: the share of classification errors removed by knowing the group."
-    n, best = table.sum(), table.sum(axis=0).max()
-    return float((table.max(axis=1).sum() - best) / (n - best)) if n > best else 0.0
-
-def _eta_squared(
-    groups: np.ndarray,  # group index per row
-    n_groups: int,  # number of groups
-    y: np.ndarray,  # the numeric target
-) -> float:
-    "Correlation ratio: the share of the target's variance explained by the group means."
-    scale = float(np.abs(y).max(initial=0.0)) or 1.0
-    y = y / scale  # eta squared does not change with the scale, and nothing below overflows
-    n = np.bincount(groups, minlength=n_groups)
-    sums = np.bincount(groups, weights=y, minlength=n_groups)
-    total = float(((y - y.mean()) ** 2).sum())
-    between = float((sums[n > 0] ** 2 / n[n > 0]).sum() - y.sum() ** 2 / len(y))
-    return max(0.0, min(1.0, between / total)) if total > 0 else 0.0
-
-# %% ../nbs/05_summary.ipynb #0c239bf5
-def _relation(
-    kind: str,  # the column's kind
-    x: np.ndarray | None,  # numeric values (numeric and boolean columns)
-    finite_sorted: np.ndarray | None,  # sorted finite values (numeric columns)
-    codes: np.ndarray | None,  # factor codes (other columns)
-    levels: np.ndarray | list | None,  # the level of each code, for labels
-    target: dict,  # the prepared target (see _prepare_target)
-    bins: int = BINS,  # groups for the strength measure
-) -> dict | None:
-    "The relation of one column to the target: a small table and a strength in [0, 1]."
-    if kind == "datetime":
-        return None
-    rows = target["rows"]
-    if x is not None and codes is None:
-        g, n_groups = _groups(x[rows], finite_sorted, None, bins)
-    else:
-        g, n_groups = _groups(None, None, codes[rows], bins)
-    enough = len(g) >= 3 * FEW_ROWS and len(g) >= 10 * np.count_nonzero(np.bincount(g, minlength=n_groups))
-    if target["task"] == "classification":
-        t, classes = target["codes"], target["classes"]
-        table = np.bincount(g * len(classes) + t, minlength=n_groups * len(classes)).reshape(n_groups, len(classes))
-        strength = _lambda(table)
-        if x is not None and codes is None:
-            xs = x[rows]
-            ok = np.isfinite(xs)
-            scale = float(np.abs(xs[ok]).max(initial=0.0)) or 1.0  # sums of scaled values cannot overflow
-            n_cls = np.bincount(t[ok], minlength=len(classes))
-            means = np.bincount(t[ok], weights=xs[ok] / scale, minlength=len(classes)) / np.maximum(n_cls, 1) * scale
-            shown = pd.DataFrame({"mean": np.where(n_cls > 0, means, np.nan), "rows": n_cls},
-                                 index=pd.Index([str(c) for c in classes], name="class"))
-            form = "mean per class"
-        else:
-            labels = _group_labels(codes[rows], levels, n_groups)
-            rates = table / np.maximum(table.sum(axis=1, keepdims=True), 1)
-            shown = pd.DataFrame(rates, columns=[str(c) for c in classes], index=pd.Index(labels, name="level"))
-            shown["rows"] = table.sum(axis=1)
-            shown = shown[shown["rows"] > 0]
-            form = "class rates per level"
-    else:
-        y = target["values"]
-        strength = _eta_squared(g, n_groups, y)
-        if x is not None and codes is None:
-            xs = x[rows]
-            ok = np.isfinite(xs)
-            xs, ys = xs[ok], y[ok]
-            varies = len(xs) > 2 and xs.min() < xs.max() and ys.min() < ys.max()
-            r = float(np.corrcoef(xs / np.abs(xs).max(), ys / np.abs(ys).max())[0, 1]) if varies else float("nan")
-            shown = pd.DataFrame({"value": [r, len(xs)]}, index=pd.Index(["pearson r", "rows"], name="measure"))
-            form = "correlation"
-        else:
-            n = np.bincount(g, minlength=n_groups)
-            scale = float(np.abs(y).max(initial=0.0)) or 1.0
-            means = np.bincount(g, weights=y / scale, minlength=n_groups) / np.maximum(n, 1) * scale
-            labels = _group_labels(codes[rows], levels, n_groups)
-            shown = pd.DataFrame({"target mean": means, "rows": n}, index=pd.Index(labels, name="level"))
-            shown = shown[shown["rows"] > 0]
-            form = "target mean per level"
-    return {"form": form, "strength": strength, "assessed": bool(enough), "table": shown}
-
-def _group_labels(
-    codes: np.ndarray,  # factor codes of the rows used
-    levels: np.ndarray | list,  # the level of each code
-    n_groups: int,  # groups built by _groups
-) -> list[str]:
-    "Labels of the groups built by `_groups` from codes: the kept levels, then 'missing/other'."
-    counts = np.bincount(codes[codes >= 0], minlength=len(levels)) if len(levels) else np.zeros(0, dtype=int)
-    keep = np.argsort(-counts, kind="stable")[:n_groups - 1]
-    return [str(levels[i]) for i in keep] + ["(missing or other)"]
-
-# %% ../nbs/05_summary.ipynb #61d9b608
-def _prepare_target(
-    y: pd.Series,  # the target column
-    task: str | None,  # classification or regression; None: inferred
-    sample: np.ndarray | None = None,  # row positions to use (sorted), or None for all rows
-) -> dict:
-    "Target codes or values for the relation computations."
-    task = task or infer_task(y)
-    if sample is not None:
-        y = y.iloc[sample]
-    present = y.notna().to_numpy()
-    y = y[present]
-    positions = np.arange(len(present)) if sample is None else sample
-    if task == "classification":
-        codes, classes = pd.factorize(y, sort=True)
-        rows = slice(None) if sample is None and present.all() else positions[present]
-        return {"task": task, "rows": rows, "codes": codes.astype(np.int64), "classes": list(classes)}
-    values = pd.to_numeric(y, errors="coerce").to_numpy(dtype=float)
-    ok = np.isfinite(values)
-    rows = slice(None) if sample is None and present.all() and ok.all() else positions[present][ok]
-    return {"task": task, "rows": rows, "values": values[ok]}
 
 # %% ../nbs/05_summary.ipynb #3a569d42
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: multiplying by it is a bijection of the 64-bit integers
@@ -431,12 +296,12 @@ def _summarize_column(
         info["top"] = [(_as_time(v, col.dtype), c) for v, c in info["top"]]
     info["top"] = [(v if isinstance(v, (int, float, str)) else str(v), c) for v, c in info["top"]]
     info["flags"] = _column_flags(name, info, integer)
-    relation = None
+    related = None
     if target is not None and info["kind"] != "datetime" and info["count"]:
-        relation = _relation(info["kind"], x, finite, codes, levels, target, bins)
-        if relation and relation["assessed"] and relation["strength"] >= LEAKAGE_LIMIT:
+        related = relation(info["kind"], x, finite, codes, levels, target, bins)
+        if related and related["assessed"] and related["strength"] >= LEAKAGE_LIMIT:
             info["flags"].append("leakage")
-    return info, relation, key
+    return info, related, key
 
 # %% ../nbs/05_summary.ipynb #a9f0e3d4
 THREAD_ROWS = 100_000  # from this many rows, numeric columns are summarised on threads
@@ -477,7 +342,7 @@ def quick_summary(
     sample = None
     if len(frame) > SAMPLE_ROWS:
         sample = np.sort(np.random.default_rng(seed).choice(len(frame), size=SAMPLE_ROWS, replace=False))
-    prepared = _prepare_target(frame.iloc[:, names.index(target)], task, sample) if target is not None else None
+    prepared = prepare_target(frame.iloc[:, names.index(target)], task, sample) if target is not None else None
     usable = prepared is not None and len(prepared["codes" if prepared["task"] == "classification" else "values"]) > 0
     def summarize(i: int) -> tuple[dict, dict | None, np.ndarray]:
         return _summarize_column(names[i], frame.iloc[:, i], prepared if usable and names[i] != target else None,

@@ -20,7 +20,7 @@ STAGES = sorted((PACKAGE / "stages").glob("*.ipynb"))
 # nothing imports it.
 LIBRARY = [
     "core", "data", "reports", "engine",  # engine: future
-    "distributions", "summary", "profile", "contract", "validation", "drift", "tracking", "alerts", "candidates", "train", "diagnostics",
+    "distributions", "relations", "summary", "profile", "contract", "validation", "drift", "tracking", "alerts", "candidates", "train", "diagnostics",
     "registry", "evaluate", "steps", "runs", "kernels", "execute",
     "dashboard", "publish",  # before pipeline, which refreshes the static dashboard at the end of every run
     "pipeline", "project",
