@@ -34,8 +34,9 @@ from mlops_workbench.core import (
 
 from . import engine
 from .distributions import EXTREME
+from .relations import BINS
 from .reports import jsonable
-from .summary import BINS, Summary, quick_summary
+from .summary import Summary, quick_summary
 
 # %% auto #0
 __all__ = ['PLOT_ROWS', 'MODES', 'PAIRWISE', 'TOP_VALUES_JSON', 'header_html', 'overview_html', 'column_html', 'relation_html',

@@ -103,7 +103,7 @@ def render_static(
     settings: Settings,  # the project's settings
     out: str | os.PathLike | None = None,  # the HTML file to write (default: <reports>/dashboard.html)
     kernel_name: str = "python3",  # the Jupyter kernel to run the notebook in
-    kernel_manager_class: type | None = None,  # e.g. the pipeline's kernel manager, whose kernels die with it
+    kernel_manager_class: type | None = None,  # e.g. `kernels.OrphanSafeKernelManager`, whose kernels die with this process
     timeout: int = 600,  # seconds a cell may run
     km: typing.Any = None,  # a kernel manager whose kernel is running already (a run's pre-started one); left running
 ) -> Path:

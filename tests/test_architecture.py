@@ -22,7 +22,7 @@ LIBRARY = [
     "core", "data", "reports", "engine",  # engine: future
     "distributions", "relations", "summary", "profile", "contract", "validation", "drift", "tracking", "alerts", "candidates", "train", "diagnostics",
     "registry", "evaluate", "steps", "runs", "kernels", "execute",
-    "dashboard", "publish",  # before pipeline, which refreshes the static dashboard at the end of every run
+    "dashboard", "publish",  # publish before pipeline, which refreshes the static dashboard at the end of every run
     "pipeline", "project",
     "schedule", "feedback", "serve", "monitor",  # schedule: future
 ]
