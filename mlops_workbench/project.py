@@ -81,7 +81,7 @@ DEMO_SETTINGS = {
                   "secondary_metrics": ["accuracy", "f1_macro"], "threshold": 0.9, "baseline_margin": 0.1,
                   "max_latency_ms": 200, "max_model_mb": 50},
     "models": {"candidates": ["dummy", "logistic", "random_forest", "hist_gradient_boosting"],
-               "folds": 5, "tuning_budget_seconds": 20},
+               "folds": 5, "tuning_budget_seconds": 5},
 }
 
 def scaffold_demo(
