@@ -210,7 +210,12 @@ def execute_stage(
     "Run one stage with papermill; return (exit code, one-line error, failing cell's execution count)."
     import papermill
     tmp = output.with_name(f".{output.stem}.tmp{output.suffix}")
-    hook = (lambda cell, cell_index, **_: on_cell(cell_index)) if on_cell else None  # once the cell's reply is in
+    replies: list[dict] = []  # the last cell's reply: the name of its exception, with or without an error output
+
+    def hook(cell: typing.Any, cell_index: int, execute_reply: dict | None = None, **_: typing.Any) -> None:
+        replies[:] = [(execute_reply or {}).get("content", {})]
+        if on_cell:
+            on_cell(cell_index)  # once the cell's reply is in
     for attempt in range(1, retries + 2):
         km = kernel.take() if kernel is not None and attempt == 1 else None
         try:
@@ -226,9 +231,11 @@ def execute_stage(
         except papermill.PapermillExecutionError as e:
             if kernel is not None and kernel.keep:  # a cell raised in a kernel alive and idle: it can end the run
                 kernel.km, km = km, None
-            known = error_type(e.ename).__name__ == e.ename
-            message = error_line(str(e.evalue)) if known else f"{e.ename}: {error_line(str(e.evalue))}".rstrip(": ")
-            return error_type(e.ename).exit_code, message, e.exec_count
+            reply = replies[-1] if replies and replies[-1].get("status") == "error" else {}
+            ename, evalue = reply.get("ename", e.ename), reply.get("evalue", e.evalue)
+            known = error_type(ename).__name__ == ename
+            message = error_line(str(evalue)) if known else f"{ename}: {error_line(str(evalue))}".rstrip(": ")
+            return error_type(ename).exit_code, message, e.exec_count
         except Exception as e:  # the kernel died or failed to start, or a cell timed out: again, in a new kernel
             if attempt > retries:
                 from nbclient.exceptions import CellTimeoutError
