@@ -17,6 +17,8 @@ the demo's `tuning_budget_seconds` and stopped by it), explore beside the other 
 Beside it the benchmark prints a floor for it, on the same settings: validate, train and evaluate alone, one
 after another in one process (no kernel, no explore), which the default run's gated lane cannot beat by
 cutting overhead.
+The host's speed is printed too, before and after: the same pure-Python loop timed three times (best of 3).
+On a shared 2-core machine it moved by half within an hour, and with it every figure here, floors included.
 Usage: python benchmarks/bench_pipeline.py [--quick]
 """
 
@@ -50,6 +52,17 @@ gc.freeze()  # as the mlops-wb script does before it exits: neither side pays th
 """
 
 
+def host_speed() -> float:
+    "Seconds for ten million additions in a Python loop, best of 3: what the host gives one core right now."
+    best = float("inf")
+    for _ in range(3):
+        start, total = time.perf_counter(), 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def timed(args: list[str], cwd: Path, **settings: str) -> float:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLOPS_WB_")}
     env["MLOPS_WB_OBJECTIVE_MAX_LATENCY_MS"] = "60000"  # both sides: a busy 2-core machine must not fail the latency gate
@@ -70,6 +83,7 @@ def main() -> None:
     ours, sequential, peer, gated = [], [], [], []
     run = [str(bin_dir / "mlops-wb"), "run"]
     fixed = ["-p", f"tuning_iterations={TUNING}"]
+    speed_before = host_speed()
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(repeats):
             a, b, c, d = (Path(tmp) / f"{name}{i}" for name in ("ours", "peer", "sequential", "gated"))
@@ -80,9 +94,11 @@ def main() -> None:
             sequential.append(timed(run + fixed, c, project_parallel_stages="false"))
             ours.append(timed(run, a))
         budget = load_settings(a / "settings.ini", environ={}).models.tuning_budget_seconds
+    speed_after = host_speed()
     mine, one_by_one, floor, gated_floor = min(ours), min(sequential), min(peer), min(gated)
     overhead = (one_by_one - floor) / 4
-    print(f"\nthe demo (344 rows), 4 stages, {os.cpu_count()} cores, best of {repeats}\n")
+    print(f"\nthe demo (344 rows), 4 stages, {os.cpu_count()} cores, best of {repeats}; host speed: 10M-addition loop "
+          f"{speed_before:.3f} s before, {speed_after:.3f} s after\n")
     print("| measure | ours | peer/floor | ratio | target | verdict |")
     print("|---|---|---|---|---|---|")
     print(f"| overhead per stage (s): `mlops-wb run` one stage at a time vs the four steps in one process, tuning {TUNING} settings | "
