@@ -265,7 +265,10 @@ def test_static_page_shows_what_a_projects_own_dashboard_may_add(browser, tmp_pa
 
     from mlops_workbench.publish import static_page
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(OWN_WIDGETS)])
-    nbclient.NotebookClient(notebook, kernel_name="python3", store_widget_state=True, timeout=300).execute()
+    # a one-second cell, so a short timeout: the client can miss the wakeup for the cell's execute_reply and find it
+    # only at the deadline (outputs and `idle` in, the reply waited out: 2 suite runs of 5 spent 300 s here; 3 of 23
+    # runs of this cell alone with a 20 s timeout took 21 s, and passed)
+    nbclient.NotebookClient(notebook, kernel_name="python3", store_widget_state=True, timeout=30).execute()
     page_file = tmp_path / "own.html"
     page_file.write_text(static_page(notebook, "own"))
     context, page = open_offline(browser, page_file)
